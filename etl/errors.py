@@ -1,0 +1,34 @@
+"""Error family of the ETL: a whole source is unusable vs one record is bad."""
+
+from __future__ import annotations
+
+from etl.records import Locator
+
+
+class GrondslagError(Exception):
+    """Base class of every error Grondslag raises on purpose."""
+
+
+class ConfigError(GrondslagError):
+    """A mapping file or setting is wrong (CLI exit code 2)."""
+
+
+class SourceError(GrondslagError):
+    """A whole file/dataset cannot be used (unreadable, wrong structure, missing column)."""
+
+    def __init__(self, file: str, message: str, *, where: str | None = None) -> None:
+        self.file = file
+        self.where = where
+        self.reason = message
+        loc = f"{file}" + (f", {where}" if where else "")
+        super().__init__(f"{loc}: {message}")
+
+
+class RecordError(GrondslagError):
+    """One record is bad; it goes to quarantine while the rest of the file loads."""
+
+    def __init__(self, locator: Locator, reason: str, message: str, *, field: str | None = None) -> None:
+        self.locator = locator
+        self.reason = reason
+        self.field = field
+        super().__init__(f"{locator}: {field + ': ' if field else ''}{message}")

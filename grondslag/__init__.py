@@ -1,0 +1,1 @@
+"""Grondslag command-line entry point (wires the db, etl, quality and api packages together)."""

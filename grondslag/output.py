@@ -1,0 +1,59 @@
+"""Printing report rows as a table (people), JSON or CSV (machines)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], fmt: Format, *, title: str | None = None) -> None:
+    """Write ``rows`` to stdout in the chosen format. A dict is printed as one key/value table."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows, default=_plain, ensure_ascii=False, indent=2) + "\n")
+        return
+    items = [rows] if isinstance(rows, dict) else list(rows)
+    if fmt is Format.csv:
+        columns = list(dict.fromkeys(k for r in items for k in r))
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for r in items:
+            writer.writerow({k: _plain(v) for k, v in r.items()})
+        return
+    console = Console()
+    if isinstance(rows, dict):
+        table = Table(title=title, show_header=False)
+        table.add_column("key", style="bold")
+        table.add_column("value")
+        for k, v in rows.items():
+            table.add_row(str(k), "" if v is None else str(_plain(v)))
+    else:
+        columns = list(dict.fromkeys(k for r in items for k in r))
+        table = Table(title=title)
+        for c in columns:
+            table.add_column(c)
+        for r in items:
+            table.add_row(*("" if r.get(c) is None else str(_plain(r.get(c))) for c in columns))
+    console.print(table)

@@ -1,0 +1,75 @@
+"""Shared fixtures: a throw-away PostGIS cluster started once per test session (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from db import store
+from db.cluster import LocalCluster, free_port
+from db.settings import StoreSettings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def data_file(*parts: str) -> Path:
+    """A data file from the repo's bundled copies, else from ../shared; skip when neither has it."""
+    for base in (REPO / "data", SHARED / "data"):
+        candidate = base.joinpath(*parts)
+        if candidate.exists():
+            return candidate
+    pytest.skip(
+        f"{'/'.join(parts)} is neither bundled in data/ nor present in ../shared/data (not in this checkout)"
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    """A fresh PostgreSQL + PostGIS cluster in a temporary directory on a free port."""
+    if os.environ.get("GRONDSLAG_TEST_DATABASE_URL"):
+        yield None  # type: ignore[misc]
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="grondslag-test-"))
+    os.chmod(tmp, 0o755)
+    cluster = LocalCluster(tmp / "pg", free_port())
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(pg_cluster: LocalCluster | None) -> StoreSettings:
+    """Store settings of the test database: migrated to head and seeded with reference data."""
+    url = os.environ.get("GRONDSLAG_TEST_DATABASE_URL")
+    if url:
+        s = StoreSettings(database_url=url)
+    else:
+        s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name="grondslag_test")
+    store.ensure_database(s)
+    store.migrate(s)
+    from db.seed import seed
+
+    engine = store.make_engine(s)
+    with engine.begin() as conn:
+        seed(conn)
+    engine.dispose()
+    return s
+
+
+@pytest.fixture(scope="session")
+def engine(settings: StoreSettings) -> Iterator[sa.Engine]:
+    eng = store.make_engine(settings)
+    yield eng
+    eng.dispose()
