@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 GRONDSLAG := $(BIN)/grondslag
 HOST ?= 127.0.0.1
 PORT ?= 8000
+BRO_SAMPLES := $(wildcard data/samples/bro_* data/samples/gef_*)
 
 install:
 	bash scripts/bootstrap.sh
@@ -14,7 +15,9 @@ demo: install
 	$(GRONDSLAG) db up
 	$(GRONDSLAG) db migrate
 	$(GRONDSLAG) db seed
-	@if $(GRONDSLAG) etl --help >/dev/null 2>&1; then $(GRONDSLAG) etl run --all; fi
+	$(GRONDSLAG) etl run --all
+	@# the bundled BRO/GEF samples; exit code 1 = a file failed (reported above), the rest is loaded
+	$(GRONDSLAG) etl ingest $(BRO_SAMPLES) --source bro-samples || [ $$? -eq 1 ]
 	@echo "Serving the API on http://$(HOST):$(PORT) (OGC API: /ogc, docs: /docs). Ctrl-C stops it."
 	$(GRONDSLAG) serve --host $(HOST) --port $(PORT)
 

@@ -20,3 +20,13 @@ class ApiSettings(StoreSettings):
     pool_min: int = Field(default=2, description="Minimum connections in the API's database pool.")
     pool_max: int = Field(default=10, description="Maximum connections in the API's database pool.")
     public_url: str | None = Field(default=None, description="Base URL for links when behind a proxy.")
+    statement_timeout_ms: int = Field(
+        default=30_000, description="PostgreSQL statement_timeout of the API's connections (ms)."
+    )
+    max_url_chars: int = Field(
+        default=8_192, description="Longest request target (path + query) accepted; longer gets 414."
+    )
+    max_body_bytes: int = Field(default=65_536, description="Largest request body accepted; larger gets 413.")
+    version_check_seconds: float = Field(
+        default=1.0, description="How often (at most) the API asks the database whether data changed."
+    )

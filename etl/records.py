@@ -54,6 +54,7 @@ class RawRecord:
     locator: Locator
     values: dict[str, Any]
     geometry_wkb: bytes | None = None  # vector sources: geometry as read (source CRS)
+    source_crs: str | None = None  # vector sources: CRS of geometry_wkb, e.g. "EPSG:28992"
 
 
 # --- harmonised model -------------------------------------------------------

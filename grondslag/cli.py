@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from grondslag import cli_db
+from grondslag import cli_db, cli_etl, cli_quality
 
 app = typer.Typer(
     help="Grondslag: harmonised soil information for the province of Utrecht.",
@@ -14,6 +14,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(cli_db.app, name="db")
+app.add_typer(cli_etl.app, name="etl")
+app.add_typer(cli_quality.app, name="quality")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -42,18 +43,18 @@ def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], fmt: Format, *, title:
         for r in items:
             writer.writerow({k: _plain(v) for k, v in r.items()})
         return
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     if isinstance(rows, dict):
         table = Table(title=title, show_header=False)
         table.add_column("key", style="bold")
         table.add_column("value")
         for k, v in rows.items():
-            table.add_row(str(k), "" if v is None else str(_plain(v)))
+            table.add_row(escape(str(k)), "" if v is None else escape(str(_plain(v))))
     else:
         columns = list(dict.fromkeys(k for r in items for k in r))
         table = Table(title=title)
         for c in columns:
-            table.add_column(c)
+            table.add_column(escape(c))
         for r in items:
-            table.add_row(*("" if r.get(c) is None else str(_plain(r.get(c))) for c in columns))
+            table.add_row(*("" if r.get(c) is None else escape(str(_plain(r.get(c)))) for c in columns))
     console.print(table)

@@ -51,12 +51,17 @@ def pg_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def settings(pg_cluster: LocalCluster | None) -> StoreSettings:
-    """Store settings of the test database: migrated to head and seeded with reference data."""
+    """Store settings of the shared test database: migrated to head and seeded with reference data."""
+    return make_database(pg_cluster, "grondslag_test")
+
+
+def make_database(pg_cluster: LocalCluster | None, name: str) -> StoreSettings:
+    """Another database in the test cluster, migrated and seeded (tests that load data get their own)."""
     url = os.environ.get("GRONDSLAG_TEST_DATABASE_URL")
     if url:
         s = StoreSettings(database_url=url)
     else:
-        s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name="grondslag_test")
+        s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name=name)
     store.ensure_database(s)
     store.migrate(s)
     from db.seed import seed
@@ -73,3 +78,26 @@ def engine(settings: StoreSettings) -> Iterator[sa.Engine]:
     eng = store.make_engine(settings)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def etl_db(pg_cluster: LocalCluster | None, request) -> StoreSettings:
+    """A database of its own for a test module that loads data (so counts elsewhere stay exact)."""
+    name = "grondslag_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    return make_database(pg_cluster, name[:60])
+
+
+def run_cli(settings: StoreSettings, *args: str, timeout: float = 300, cwd: Path | None = None):
+    """Run `grondslag ARGS` in a subprocess against ``settings`` (no terminal: JSON logs)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, GRONDSLAG_DATABASE_URL=settings.libpq_url)
+    return subprocess.run(
+        [sys.executable, "-m", "grondslag.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+    )

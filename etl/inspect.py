@@ -1,0 +1,326 @@
+"""Onboarding: read an unknown export, guess what each column is, and draft a mapping file.
+
+``inspect_file(path)`` reports the format, encoding/delimiter, sheet/layer, header row(s), each
+column with its guessed role (identifier, X, Y, date, depth, a parameter value with its parameter
+and unit, or the parameter/value/unit columns of a long layout), the CRS guessed from the
+coordinate ranges, and sample values. ``draft_mapping(report)`` turns that into a mapping YAML in
+which every guess is marked ``# REVIEW``; the analyst corrects it and runs ``grondslag etl ingest``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl.harmonise.coordinates import classify
+from etl.harmonise.parameters import Catalogue
+from etl.harmonise.values import parse_number
+
+SAMPLE_ROWS = 500
+VECTOR_SUFFIXES = {".shp": "shapefile", ".gpkg": "geopackage", ".geojson": "geojson", ".json": "geojson"}
+
+# (role, pattern on the normalised column name), first match wins
+ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("x", re.compile(r"^(x|x[ _-]?co[oö]rd.*|xco.*|rd[ _]?x|x[ _]rd|easting|lon(gitude)?)$")),
+    ("y", re.compile(r"^(y|y[ _-]?co[oö]rd.*|yco.*|rd[ _]?y|y[ _]rd|northing|lat(itude)?)$")),
+    ("below_limit_flag", re.compile(r"^(<|kleiner.*|detectie.*|aantoonbaarheid.*|below.*|dl[ _]?flag)$")),
+    (
+        "depth_from",
+        re.compile(r"(^|\b)(van|diepte[ _]?(van|bov.*|top)|depth[ _]?(from|top)|bovenkant.*|top[ _]?m)"),
+    ),
+    ("depth_to", re.compile(r"(^|\b)(tot|diepte[ _]?(tot|ond.*|bot.*)|depth[ _]?(to|bottom)|onderkant.*)")),
+    ("date", re.compile(r"(datum|date|monstername)")),
+    ("sample_id", re.compile(r"^(monster.*|sample.*|mon[ _]?id)$")),
+    ("investigation_id", re.compile(r"^(onderzoek.*|investigation.*|rapport.*|report.*)$")),
+    ("location_id", re.compile(r"^(locatie.*|boring.*|peilbuis.*|location.*|loc[ _]?id|meetpunt.*|punt.*)$")),
+    ("parameter", re.compile(r"^(parameter|stof|component|analyse|determinatie|parameternaam)$")),
+    ("value", re.compile(r"^(waarde|value|resultaat|result|meetwaarde|gehalte)$")),
+    ("unit", re.compile(r"^(eenheid|unit|eenh)$")),
+    ("name", re.compile(r"^(naam|name|adres|omschrijving|address|kern)$")),
+]
+UNIT_HINTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(µg|ug)[ /_]?kg|_ugk", re.I), "µg/kg ds"),
+    (re.compile(r"mg[ /_]?kg|_mgk|_mg$", re.I), "mg/kg ds"),
+    (re.compile(r"%|_pct|procent", re.I), "%"),
+]
+_BRACKETS = re.compile(r"[\[(]([^\])]*)[\])]\s*$")
+
+
+@dataclass(slots=True)
+class ColumnGuess:
+    name: str
+    role: str | None = None  # location_id, x, y, date, depth_from, value, parameter, ...
+    parameter: str | None = None  # catalogue code for a wide value column
+    unit: str | None = None
+    samples: list[str] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class InspectReport:
+    path: Path
+    reader: dict[str, Any]
+    details: dict[str, Any]
+    columns: list[ColumnGuess]
+    layout: str | None
+    crs: str | None
+    crs_note: str
+    depth_unit: str
+    decimal: str
+    rows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "reader": self.reader,
+            "rows": self.rows,
+            "layout": self.layout,
+            "crs": self.crs,
+            "crs_note": self.crs_note,
+            "depth_unit": self.depth_unit,
+            "decimal": self.decimal,
+            "details": self.details,
+            "columns": [{k: v for k, v in vars_(c).items() if v not in (None, [])} for c in self.columns],
+        }
+
+
+def vars_(c: ColumnGuess) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "role": c.role,
+        "parameter": c.parameter,
+        "unit": c.unit,
+        "samples": c.samples,
+        "note": c.note,
+    }
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", " ", name.strip().lower())
+
+
+def _read_sample(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], bool]:
+    """(reader spec, reader details, first rows as dicts, has geometry)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        from etl.readers import csv_reader
+
+        info = csv_reader.inspect(path)
+        rows = [r.values for r in itertools.islice(csv_reader.read(path), SAMPLE_ROWS)]
+        spec = {
+            "type": "csv",
+            "file": path.name,
+            "encoding": info["encoding"],
+            "delimiter": info["delimiter"],
+        }
+        return spec, {"encoding": info["encoding"], "delimiter": info["delimiter"]}, rows, False
+    if suffix in (".xlsx", ".xlsm"):
+        from etl.readers import xlsx_reader
+
+        info = xlsx_reader.inspect(path)
+        sheet = max(info["sheets"], key=lambda s: s.get("data_rows", 0) or 0)
+        header = sheet.get("header_rows") or [1]
+        spec: dict[str, Any] = {"type": "xlsx", "file": path.name, "sheet": sheet["sheet"]}
+        spec["header_rows" if len(header) > 1 else "header_row"] = header if len(header) > 1 else header[0]
+        rows = [
+            r.values
+            for r in itertools.islice(
+                xlsx_reader.read(path, sheet=sheet["sheet"], header_rows=header), SAMPLE_ROWS
+            )
+        ]
+        others = [s["sheet"] for s in info["sheets"] if s["sheet"] != sheet["sheet"]]
+        return spec, {"sheet": sheet["sheet"], "header_rows": header, "other_sheets": others}, rows, False
+    if suffix in VECTOR_SUFFIXES:
+        from etl.readers import vector_reader
+
+        info = vector_reader.inspect(path)
+        layer = info["layers"][0]
+        spec = {"type": VECTOR_SUFFIXES[suffix], "file": path.name}
+        if suffix == ".gpkg":
+            spec["layer"] = layer["layer"]
+        rows = [
+            r.values for r in itertools.islice(vector_reader.read(path, layer=layer["layer"]), SAMPLE_ROWS)
+        ]
+        return (
+            spec,
+            {"layer": layer["layer"], "crs": layer.get("crs"), "encoding": layer.get("encoding")},
+            rows,
+            True,
+        )
+    if suffix == ".xml":
+        return {"type": "sikb0101", "file": path.name}, {}, [], False
+    raise ValueError(f"{path}: no reader for '{suffix}' files (csv, xlsx, shp, gpkg, geojson, xml)")
+
+
+def _guess_unit(name: str) -> str | None:
+    m = _BRACKETS.search(name)
+    text = m.group(1) if m else name
+    for pattern, unit in UNIT_HINTS:
+        if pattern.search(text):
+            return unit
+    return None
+
+
+def _param_label(name: str) -> str:
+    label = _BRACKETS.sub("", name).strip()
+    return re.sub(r"(_(mg|ug|pct|mgk|mgkg|ugkg|mg_kg|ug_kg)[a-z]*|_)$", "", label, flags=re.I)
+
+
+def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> InspectReport:
+    """Read the start of an export and guess what it holds (see the module docstring)."""
+    path = Path(path)
+    catalogue = catalogue or Catalogue.load()
+    spec, details, rows, has_geometry = _read_sample(path)
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    columns: list[ColumnGuess] = []
+    taken: set[str] = set()
+    for name in names:
+        values = [r.get(name) for r in rows]
+        shown = [str(v) for v in values if v not in (None, "")][:3]
+        guess = ColumnGuess(name, samples=shown)
+        n = _norm(name)
+        last = n.split(" ")[-1]  # two-row headers: "Analyse Waarde" -> "waarde"
+        for role, pattern in ROLE_PATTERNS:
+            if role not in taken and (pattern.search(n) or pattern.search(last)):
+                guess.role = role
+                taken.add(role)
+                break
+        if guess.role is None:
+            param = catalogue.lookup(name) or catalogue.lookup(_param_label(name))
+            if param is not None:
+                guess.role, guess.parameter = "value", param.code
+                guess.unit = _guess_unit(name) or param.canonical_unit
+                if _guess_unit(name) is None:
+                    guess.note = "unit not in the column name: canonical unit assumed"
+        columns.append(guess)
+    by_role = {c.role: c for c in columns if c.role}
+    long_layout = "parameter" in by_role and "value" in by_role and not any(c.parameter for c in columns)
+    layout = "long" if long_layout else ("wide" if any(c.parameter for c in columns) else None)
+    texts = [str(v) for r in rows for v in r.values() if isinstance(v, str)]
+    decimal = (
+        ","
+        if sum(bool(re.fullmatch(r"-?\d+,\d+", t)) for t in texts)
+        > sum(bool(re.fullmatch(r"-?\d+\.\d+", t)) for t in texts)
+        else "."
+    )
+    crs, crs_note = _guess_crs(rows, by_role, decimal, details if has_geometry else None)
+    depth_unit = (
+        "cm" if any("cm" in _norm(c.name) for c in columns if c.role in ("depth_from", "depth_to")) else "m"
+    )
+    return InspectReport(path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows))
+
+
+def _guess_crs(rows, by_role, decimal, vector_details) -> tuple[str | None, str]:
+    if vector_details is not None:
+        crs = vector_details.get("crs")
+        return (crs, "from the file's .prj / layer CRS") if crs else (None, "no CRS in the file: set 'crs'")
+    if "x" not in by_role or "y" not in by_role:
+        return None, "no X/Y columns recognised"
+    kinds: Counter[str | None] = Counter()
+    for r in rows:
+        x = _number(r.get(by_role["x"].name), decimal)
+        y = _number(r.get(by_role["y"].name), decimal)
+        if isinstance(x, float) and isinstance(y, float):
+            kinds[classify(x, y)] += 1
+    if not kinds:
+        return None, "no numeric coordinates in the first rows"
+    kind, n = kinds.most_common(1)[0]
+    share = f"{n} of {sum(kinds.values())} rows"
+    return {
+        "rd": ("EPSG:28992", f"RD New ranges ({share})"),
+        "rd_swapped": ("detect", f"RD New with X and Y exchanged ({share}): check the column names"),
+        "lonlat": ("EPSG:4326", f"WGS84 longitude/latitude ({share})"),
+        "latlon": ("detect", f"WGS84 written latitude first ({share})"),
+    }.get(kind, ("detect", f"ranges fit neither RD New nor WGS84 ({share})"))
+
+
+def _number(value: Any, decimal: str) -> float | None:
+    if isinstance(value, int | float):
+        return float(value)
+    return parse_number(value, decimal) if isinstance(value, str) else None
+
+
+def draft_mapping(report: InspectReport, *, name: str | None = None, gemeente: str | None = None) -> str:
+    """A mapping YAML for ``report`` with every guess marked ``# REVIEW``."""
+    by_role = {c.role: c for c in report.columns if c.role}
+    q = _yaml_str
+    lines = [
+        f"# Draft mapping written by `grondslag etl inspect` for {report.path.name}.",
+        "# Every line marked REVIEW is a guess: check it against the file, then run",
+        f"#   grondslag etl ingest {report.path.name} --mapping <this file> --dry-run",
+        f"name: {q(name or re.sub(r'[^a-z0-9]+', '_', report.path.stem.lower()).strip('_'))}",
+        f"gemeente: {q(gemeente) if gemeente else 'GM0000'}  # REVIEW: CBS code of the delivering gemeente "
+        "(or replace by `multi: true`)",
+        "reader:",
+    ]
+    for key, value in report.reader.items():
+        lines.append(f"  {key}: {q(value) if not isinstance(value, list) else value}")
+    if report.reader["type"] == "sikb0101":
+        return "\n".join(lines) + "\n"
+    lines.append(f"crs: {q(report.crs or 'detect')}  # REVIEW: {report.crs_note}")
+    lines.append(f"decimal: {q(report.decimal)}  # REVIEW")
+    lines.append(f"depth_unit: {report.depth_unit}  # REVIEW")
+    lines.append("columns:")
+    for role in (
+        "location_id",
+        "sample_id",
+        "investigation_id",
+        "name",
+        "date",
+        "depth_from",
+        "depth_to",
+        "x",
+        "y",
+    ):
+        if role in by_role:
+            lines.append(
+                f"  {role}: {q(by_role[role].name)}  # REVIEW e.g. {', '.join(by_role[role].samples[:2])}"
+            )
+        elif role == "location_id":
+            lines.append("  location_id: ''  # REVIEW: no identifier column recognised")
+    if report.reader["type"] in ("shapefile", "geopackage", "geojson") and "x" not in by_role:
+        lines.append("  geometry: true")
+    elif "x" not in by_role and report.details.get("other_sheets"):
+        lines.append(
+            f"  # REVIEW: no X/Y here; if they are on sheet {report.details['other_sheets'][0]!r}, add under"
+            " reader: `join: {sheet: <name>, on: <key column>}` and name x/y above"
+        )
+    lines.append(f"layout: {report.layout or 'wide'}  # REVIEW")
+    if report.layout == "long":
+        lines += [
+            "long:",
+            f"  parameter: {q(by_role['parameter'].name)}",
+            f"  value: {q(by_role['value'].name)}",
+        ]
+        if "unit" in by_role:
+            lines.append(f"  unit: {q(by_role['unit'].name)}")
+        if "below_limit_flag" in by_role:
+            lines.append(f"  below_limit_flag: {q(by_role['below_limit_flag'].name)}")
+    else:
+        lines += ["wide:", "  value_columns:"]
+        for c in report.columns:
+            if c.parameter:
+                note = f"  # REVIEW{': ' + c.note if c.note else ''}"
+                lines.append(f"    {q(c.name)}: {{parameter: {c.parameter}, unit: {q(c.unit)}}}{note}")
+        unknown = [c.name for c in report.columns if c.role is None]
+        if unknown:
+            lines.append(f"  exclude: [{', '.join(q(n) for n in unknown)}]  # REVIEW: columns not recognised")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_str(value: Any) -> str:
+    text = str(value)
+    if re.fullmatch(r"[A-Za-z_][\w .-]*", text) and text.lower() not in (
+        "yes",
+        "no",
+        "on",
+        "off",
+        "true",
+        "false",
+    ):
+        return text
+    return "'" + text.replace("'", "''") + "'"

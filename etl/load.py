@@ -1,0 +1,304 @@
+"""Write one harmonised dataset into PostGIS: COPY into staging tables, then set-based SQL.
+
+Everything happens on the caller's connection inside the caller's transaction, so a dataset
+loads all-or-nothing: a failure (or a killed process) leaves the store as it was before.
+The gemeente of every location is checked/assigned here, by point-in-polygon in PostGIS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from etl.records import HarmonisedBatch, QuarantineRecord
+
+STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS stg_location (
+    key text, x double precision, y double precision, wkt text, name text, status text,
+    investigation_key text, coord_decimals smallint, locator text, attributes jsonb
+) ON COMMIT DROP;
+CREATE TEMP TABLE IF NOT EXISTS stg_investigation (
+    key text, investigation_date date, investigation_type text, report_id text
+) ON COMMIT DROP;
+CREATE TEMP TABLE IF NOT EXISTS stg_sample (
+    key text, location_key text, investigation_key text, depth_from_m double precision,
+    depth_to_m double precision, sample_date date, lutum_pct double precision,
+    organic_matter_pct double precision, locator text
+) ON COMMIT DROP;
+CREATE TEMP TABLE IF NOT EXISTS stg_measurement (
+    sample_key text, parameter_code text, value double precision, unit text,
+    below_detection_limit boolean, detection_limit double precision, reported_value text,
+    reported_unit text, locator text
+) ON COMMIT DROP;
+"""
+
+
+@dataclass(slots=True)
+class LoadResult:
+    dataset_id: int
+    locations: int = 0
+    samples: int = 0
+    measurements: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    links: int = 0
+
+    @property
+    def n_quarantined(self) -> int:
+        return sum(self.quarantined.values())
+
+
+def _json(value: Any) -> str | None:
+    if not value:
+        return None
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def replace_dataset(
+    conn: psycopg.Connection, *, source_id: int, run_id: int | None, path: str, sha256: str, fmt: str
+) -> int:
+    """Remove the previous load of ``path`` for this source (all its rows) and register the new one."""
+    conn.execute("DELETE FROM dataset WHERE source_id = %s AND path = %s", (source_id, path))
+    return conn.execute(
+        "INSERT INTO dataset (source_id, run_id, path, sha256, format) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (source_id, run_id, path, sha256, fmt),
+    ).fetchone()[0]
+
+
+def insert_quarantine(
+    conn: psycopg.Connection, dataset_id: int, run_id: int | None, records: list[QuarantineRecord]
+) -> None:
+    """Bulk-insert quarantine records (COPY)."""
+    if not records:
+        return
+    with conn.cursor().copy(
+        "COPY quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw) FROM STDIN"
+    ) as copy:
+        for q in records:
+            copy.write_row(
+                (run_id, dataset_id, str(q.locator), q.field, q.reason, q.unit, q.message, _json(q.raw))
+            )
+
+
+def load_batch(
+    conn: psycopg.Connection,
+    batch: HarmonisedBatch,
+    *,
+    dataset_id: int,
+    run_id: int | None,
+    gemeente_code: str | None,
+    tolerance_m: float = 100.0,
+    link_distance_m: float = 5.0,
+) -> LoadResult:
+    """Load ``batch`` as dataset ``dataset_id``.
+
+    ``gemeente_code`` set: every location must lie within ``tolerance_m`` of that gemeente, else it
+    is quarantined as ``outside_gemeente``. ``None`` (a multi-gemeente source): each location gets
+    the gemeente it lies in (or the nearest within the tolerance); outside all of them it is
+    quarantined as ``outside_province``.
+    """
+    conn.execute(STAGING_DDL)
+    for t in ("stg_location", "stg_investigation", "stg_sample", "stg_measurement"):
+        conn.execute(f"TRUNCATE {t}")
+    investigations: dict[str, tuple] = {}
+    with conn.cursor().copy(
+        "COPY stg_location (key, x, y, wkt, name, status, investigation_key, coord_decimals, locator, "
+        "attributes) FROM STDIN"
+    ) as copy:
+        for loc in batch.locations:
+            copy.write_row(
+                (
+                    loc.key,
+                    loc.x,
+                    loc.y,
+                    loc.geometry_wkt,
+                    loc.name,
+                    loc.status,
+                    loc.investigation_key,
+                    loc.coord_decimals,
+                    str(loc.locator) if loc.locator else None,
+                    _json(loc.raw),
+                )
+            )
+            if loc.investigation_key and loc.investigation_key not in investigations:
+                investigations[loc.investigation_key] = (
+                    loc.investigation_date,
+                    loc.investigation_type,
+                    loc.report_id,
+                )
+    for s in batch.samples:
+        if s.investigation_key and s.investigation_key not in investigations:
+            investigations[s.investigation_key] = (None, None, None)
+    with conn.cursor().copy(
+        "COPY stg_investigation (key, investigation_date, investigation_type, report_id) FROM STDIN"
+    ) as copy:
+        for key, (d, t, r) in investigations.items():
+            copy.write_row((key, d, t, r))
+    with conn.cursor().copy(
+        "COPY stg_sample (key, location_key, investigation_key, depth_from_m, depth_to_m, sample_date, "
+        "lutum_pct, organic_matter_pct, locator) FROM STDIN"
+    ) as copy:
+        for s in batch.samples:
+            copy.write_row(
+                (
+                    s.key,
+                    s.location_key,
+                    s.investigation_key,
+                    s.depth_from_m,
+                    s.depth_to_m,
+                    s.sample_date,
+                    s.lutum_pct,
+                    s.organic_matter_pct,
+                    str(s.locator) if s.locator else None,
+                )
+            )
+    with conn.cursor().copy(
+        "COPY stg_measurement (sample_key, parameter_code, value, unit, below_detection_limit, "
+        "detection_limit, reported_value, reported_unit, locator) FROM STDIN"
+    ) as copy:
+        for m in batch.measurements:
+            copy.write_row(
+                (
+                    m.sample_key,
+                    m.parameter_code,
+                    m.value,
+                    m.unit,
+                    m.below_detection_limit,
+                    m.detection_limit,
+                    m.reported_value,
+                    m.reported_unit,
+                    str(m.locator) if m.locator else None,
+                )
+            )
+    return _merge(conn, batch, dataset_id, run_id, gemeente_code, tolerance_m, link_distance_m)
+
+
+def _merge(
+    conn: psycopg.Connection,
+    batch: HarmonisedBatch,
+    dataset_id: int,
+    run_id: int | None,
+    gemeente_code: str | None,
+    tolerance_m: float,
+    link_distance_m: float,
+) -> LoadResult:
+    result = LoadResult(dataset_id)
+    # 1. geometry + gemeente, in PostGIS
+    conn.execute(
+        """
+        CREATE TEMP TABLE stg_placed ON COMMIT DROP AS
+        SELECT l.*, p.geom, g.code AS gemeente_code, g.dist
+        FROM stg_location l
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN l.wkt IS NOT NULL THEN ST_GeomFromText(l.wkt, 28992)
+                        ELSE ST_SetSRID(ST_MakePoint(l.x, l.y), 28992) END AS geom
+        ) p
+        LEFT JOIN LATERAL (
+            SELECT gm.code, ST_Distance(gm.geom, p.geom) AS dist
+            FROM gemeente gm
+            WHERE ST_DWithin(gm.geom, p.geom, %(tol)s::float8)
+              AND (%(gm)s::text IS NULL OR gm.code = %(gm)s::text)
+            ORDER BY ST_Distance(gm.geom, p.geom), gm.code
+            LIMIT 1
+        ) g ON true
+        """,
+        {"tol": tolerance_m, "gm": gemeente_code},
+    )
+    reason = "outside_gemeente" if gemeente_code else "outside_province"
+    where = f"gemeente {gemeente_code}" if gemeente_code else "any gemeente of the province"
+    conn.execute(
+        """
+        INSERT INTO quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw)
+        SELECT %(run)s::bigint, %(ds)s::bigint, coalesce(locator, key), 'geometry', %(reason)s::text, 'location',
+               format('location %%s at (%%s, %%s) lies more than %%s m outside %%s',
+                      key, round(x::numeric, 2), round(y::numeric, 2), %(tol)s::float8, %(where)s::text),
+               jsonb_build_object('key', key, 'x', x, 'y', y) || coalesce(attributes, '{}'::jsonb)
+        FROM stg_placed WHERE gemeente_code IS NULL
+        """,
+        {"run": run_id, "ds": dataset_id, "reason": reason, "tol": tolerance_m, "where": where},
+    )
+    # 2. investigations, locations, samples, measurements
+    conn.execute(
+        """INSERT INTO investigation (dataset_id, external_id, investigation_date, investigation_type, report_id)
+           SELECT %s, key, investigation_date, investigation_type, report_id FROM stg_investigation""",
+        (dataset_id,),
+    )
+    result.locations = conn.execute(
+        """
+        INSERT INTO location (dataset_id, investigation_id, external_id, name, status, gemeente_code,
+                              coord_decimals, locator, attributes, geom)
+        SELECT %(ds)s, i.id, p.key, p.name, p.status, p.gemeente_code, p.coord_decimals, p.locator,
+               p.attributes, p.geom
+        FROM stg_placed p
+        LEFT JOIN investigation i ON i.dataset_id = %(ds)s AND i.external_id = p.investigation_key
+        WHERE p.gemeente_code IS NOT NULL
+        """,
+        {"ds": dataset_id},
+    ).rowcount
+    result.samples = conn.execute(
+        """
+        INSERT INTO sample (dataset_id, location_id, investigation_id, external_id, depth_from_m, depth_to_m,
+                            sample_date, lutum_pct, organic_matter_pct, locator)
+        SELECT %(ds)s, l.id, i.id, s.key, s.depth_from_m, s.depth_to_m, s.sample_date, s.lutum_pct,
+               s.organic_matter_pct, s.locator
+        FROM stg_sample s
+        JOIN location l ON l.dataset_id = %(ds)s AND l.external_id = s.location_key
+        LEFT JOIN investigation i ON i.dataset_id = %(ds)s AND i.external_id = s.investigation_key
+        """,
+        {"ds": dataset_id},
+    ).rowcount
+    conn.execute(
+        "CREATE TEMP TABLE stg_sample_id ON COMMIT DROP AS SELECT id, external_id FROM sample "
+        "WHERE dataset_id = %s",
+        (dataset_id,),
+    )
+    conn.execute("CREATE INDEX ON stg_sample_id (external_id)")
+    conn.execute("ANALYZE stg_sample_id")
+    unknown = conn.execute(
+        """SELECT DISTINCT m.parameter_code FROM stg_measurement m
+           WHERE NOT EXISTS (SELECT 1 FROM parameter p WHERE p.code = m.parameter_code)"""
+    ).fetchall()
+    if unknown:
+        raise ValueError(f"parameter codes not in the catalogue table: {sorted(r[0] for r in unknown)}")
+    result.measurements = conn.execute(
+        """
+        INSERT INTO measurement (sample_id, dataset_id, parameter_code, value, unit, below_detection_limit,
+                                 detection_limit, reported_value, reported_unit, locator)
+        SELECT s.id, %(ds)s, m.parameter_code, m.value, m.unit, coalesce(m.below_detection_limit, false),
+               m.detection_limit, m.reported_value, m.reported_unit, m.locator
+        FROM stg_measurement m JOIN stg_sample_id s ON s.external_id = m.sample_key
+        """,
+        {"ds": dataset_id},
+    ).rowcount
+    insert_quarantine(conn, dataset_id, run_id, batch.quarantine)
+    rows = conn.execute(
+        "SELECT reason, count(*) FROM quarantine WHERE dataset_id = %s GROUP BY reason", (dataset_id,)
+    ).fetchall()
+    result.quarantined = {r: n for r, n in rows}
+    result.links = link_locations(conn, dataset_id, link_distance_m)
+    conn.execute(
+        "UPDATE dataset SET rows_read = %s, rows_loaded = %s, rows_quarantined = %s WHERE id = %s",
+        (batch.rows_read, result.measurements, result.n_quarantined, dataset_id),
+    )
+    for t in ("stg_placed", "stg_sample_id"):
+        conn.execute(f"DROP TABLE {t}")
+    return result
+
+
+def link_locations(conn: psycopg.Connection, dataset_id: int, distance_m: float) -> int:
+    """Link this dataset's locations to locations of other sources within ``distance_m`` with the same id."""
+    return conn.execute(
+        """
+        INSERT INTO location_link (location_id_a, location_id_b, distance_m, method)
+        SELECT least(a.id, b.id), greatest(a.id, b.id), ST_Distance(a.geom, b.geom), 'distance+identifier'
+        FROM location a
+        JOIN dataset da ON da.id = a.dataset_id
+        JOIN location b ON ST_DWithin(a.geom, b.geom, %(d)s) AND b.dataset_id <> a.dataset_id
+        JOIN dataset db ON db.id = b.dataset_id AND db.source_id <> da.source_id
+        WHERE a.dataset_id = %(ds)s AND lower(a.external_id) = lower(b.external_id)
+        ON CONFLICT DO NOTHING
+        """,
+        {"ds": dataset_id, "d": distance_m},
+    ).rowcount

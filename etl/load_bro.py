@@ -1,0 +1,246 @@
+"""Write BRO objects (IMBRO XML or GEF) into ``bro_object`` and its child tables.
+
+Upsert by ``bro_id``: a newer registration replaces the older one (children replaced too). A GEF
+file that names a BRO id already registered from IMBRO XML does not overwrite the registration:
+it is linked to it (``raw.gef``). GEF files without a BRO id get a stable id ``GEF:<sha8>:<name>``.
+The gemeente comes from the polygons (point-in-polygon in PostGIS). Runs on the caller's
+connection and transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import psycopg
+
+from etl.records import BroObject
+
+CPT_COLUMNS = (
+    "penetration_length",
+    "depth",
+    "elapsed_time",
+    "cone_resistance",
+    "corrected_cone_resistance",
+    "net_cone_resistance",
+    "magnetic_field_strength_x",
+    "magnetic_field_strength_y",
+    "magnetic_field_strength_z",
+    "magnetic_field_strength_total",
+    "electrical_conductivity",
+    "inclination_ew",
+    "inclination_ns",
+    "inclination_x",
+    "inclination_y",
+    "inclination_resultant",
+    "magnetic_inclination",
+    "magnetic_declination",
+    "local_friction",
+    "pore_ratio",
+    "temperature",
+    "pore_pressure_u1",
+    "pore_pressure_u2",
+    "pore_pressure_u3",
+    "friction_ratio",
+)
+
+
+@dataclass(slots=True)
+class BroLoadResult:
+    inserted: int = 0
+    replaced: int = 0
+    linked: int = 0  # GEF linked to an existing IMBRO registration
+    kept_newer: int = 0  # incoming older than what is stored
+    cpt_rows: int = 0
+    layers: int = 0
+    tubes: int = 0
+    bro_ids: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.replaced + self.linked
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def object_id(obj: BroObject, sha256: str, file_name: str) -> str:
+    """The key under which ``obj`` is stored."""
+    if obj.bro_id:
+        return obj.bro_id
+    return (
+        f"GEF:{sha256[:8]}:{file_name}" if obj.source_format == "GEF" else f"LOCAL:{sha256[:8]}:{file_name}"
+    )
+
+
+def _version_date(obj: BroObject) -> date | None:
+    return obj.registration_date or obj.research_report_date
+
+
+def upsert_object(
+    conn: psycopg.Connection, obj: BroObject, *, dataset_id: int, sha256: str, file_name: str
+) -> tuple[str, str]:
+    """Store one object; returns (bro_id, action) with action inserted|replaced|linked|kept_newer."""
+    bro_id = object_id(obj, sha256, file_name)
+    existing = conn.execute(
+        "SELECT source_format, coalesce(registration_date, research_report_date) FROM bro_object "
+        "WHERE bro_id = %s FOR UPDATE",
+        (bro_id,),
+    ).fetchone()
+    raw = _jsonable(obj.attributes) | {"locator": str(obj.locator) if obj.locator else None}
+    if existing:
+        stored_format, stored_date = existing
+        if obj.source_format == "GEF" and stored_format != "GEF":
+            conn.execute(
+                "UPDATE bro_object SET raw = jsonb_set(coalesce(raw, '{}'), '{gef}', %s::jsonb) WHERE bro_id = %s",
+                (
+                    json.dumps({"dataset_id": dataset_id, "file": file_name, "attributes": raw}, default=str),
+                    bro_id,
+                ),
+            )
+            return bro_id, "linked"
+        incoming = _version_date(obj)
+        if stored_format != "GEF" and stored_date and incoming and incoming < stored_date:
+            return bro_id, "kept_newer"
+        conn.execute("DELETE FROM bro_object WHERE bro_id = %s", (bro_id,))
+    conn.execute(
+        """
+        INSERT INTO bro_object (bro_id, object_type, dataset_id, source_format, gemeente_code, source_crs,
+            quality_regime, research_report_date, registration_date, delivery_accountable_party, final_depth,
+            vertical_datum, "offset", raw, geom)
+        SELECT %(id)s, %(type)s, %(ds)s, %(fmt)s,
+               (SELECT code FROM gemeente WHERE p.geom IS NOT NULL AND ST_Intersects(geom, p.geom) LIMIT 1),
+               %(crs)s, %(qr)s, %(rrd)s, %(rd)s, %(dap)s, %(fd)s, %(vd)s, %(off)s, %(raw)s, p.geom
+        FROM (SELECT CASE WHEN %(x)s::float8 IS NULL OR %(y)s::float8 IS NULL THEN NULL
+                          ELSE ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992) END AS geom) p
+        """,
+        {
+            "id": bro_id,
+            "type": obj.object_type,
+            "ds": dataset_id,
+            "fmt": obj.source_format,
+            "crs": obj.source_crs,
+            "qr": obj.quality_regime,
+            "rrd": obj.research_report_date,
+            "rd": obj.registration_date,
+            "dap": obj.delivery_accountable_party,
+            "fd": obj.final_depth,
+            "vd": obj.vertical_datum,
+            "off": obj.offset,
+            "raw": json.dumps(raw, default=str, ensure_ascii=False),
+            "x": obj.x,
+            "y": obj.y,
+        },
+    )
+    _children(conn, bro_id, obj)
+    return bro_id, "replaced" if existing else "inserted"
+
+
+def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
+    if obj.cpt is not None and obj.cpt.columns:
+        _copy_cpt_rows(conn, bro_id, obj.cpt.columns, obj.cpt.n_rows)
+        for no, test in enumerate(obj.cpt.dissipation_tests, start=1):
+            conn.execute(
+                "INSERT INTO bro_cpt_dissipation (bro_id, test_no, penetration_length, data) VALUES (%s, %s, %s, %s)",
+                (bro_id, no, test.get("penetration_length"), json.dumps(_jsonable(test), default=str)),
+            )
+    if obj.layers:
+        with conn.cursor().copy(
+            "COPY bro_borehole_layer (bro_id, seq, upper_boundary, lower_boundary, soil_name, classification, "
+            "admixtures, colour, description_kind) FROM STDIN"
+        ) as copy:
+            for i, layer in enumerate(obj.layers, start=1):
+                copy.write_row(
+                    (
+                        bro_id,
+                        i,
+                        layer.upper_boundary,
+                        layer.lower_boundary,
+                        layer.soil_name,
+                        layer.classification,
+                        json.dumps(_jsonable(layer.admixtures)) if layer.admixtures else None,
+                        layer.colour,
+                        layer.description_kind,
+                    )
+                )
+    for i, tube in enumerate(obj.tubes, start=1):
+        conn.execute(
+            "INSERT INTO bro_well_tube (bro_id, tube_number, screen_top, screen_bottom, tube_top, tube_type, "
+            "attributes) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                bro_id,
+                tube.tube_number if tube.tube_number is not None else i,
+                tube.screen_top,
+                tube.screen_bottom,
+                tube.tube_top,
+                tube.tube_type,
+                json.dumps(_jsonable(tube.attributes)) if tube.attributes else None,
+            ),
+        )
+
+
+def _copy_cpt_rows(conn: psycopg.Connection, bro_id: str, cols: dict, n: int) -> None:
+    """COPY the measurement table (binary COPY, rows assembled column-wise with zip)."""
+    known = [c for c in CPT_COLUMNS if c in cols]
+    unknown = [c for c in cols if c not in CPT_COLUMNS]
+    target = ["bro_id", "seq", *known] + (["extra"] if unknown else [])
+    columns = [[bro_id] * n, range(1, n + 1), *(cols[c] for c in known)]
+    if unknown:
+        columns.append(
+            [json.dumps({c: cols[c][i] for c in unknown if cols[c][i] is not None}) for i in range(n)]
+        )
+    with conn.cursor().copy(
+        f"COPY bro_cpt_measurement ({', '.join(target)}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int4", *(["float8"] * len(known)), *(["jsonb"] if unknown else [])])
+        for row in zip(*columns, strict=True):
+            copy.write_row(row)
+
+
+def load_objects(
+    conn: psycopg.Connection, objects: Iterable[BroObject], *, dataset_id: int, sha256: str, file_name: str
+) -> BroLoadResult:
+    """Upsert all ``objects`` of one file and link them to nearby municipal locations."""
+    result = BroLoadResult()
+    for obj in objects:
+        bro_id, action = upsert_object(conn, obj, dataset_id=dataset_id, sha256=sha256, file_name=file_name)
+        setattr(result, action, getattr(result, action) + 1)
+        result.bro_ids.append(bro_id)
+        if action in ("inserted", "replaced"):
+            result.cpt_rows += obj.cpt.n_rows if obj.cpt else 0
+            result.layers += len(obj.layers)
+            result.tubes += len(obj.tubes)
+    return result
+
+
+def link_bro_to_locations(
+    conn: psycopg.Connection, bro_ids: list[str] | None = None, distance_m: float = 5.0
+) -> int:
+    """Link BRO boreholes/CPTs to municipal locations within ``distance_m`` investigated on the same date."""
+    return conn.execute(
+        """
+        INSERT INTO bro_location_link (location_id, bro_id, distance_m)
+        SELECT l.id, b.bro_id, ST_Distance(l.geom, b.geom)
+        FROM bro_object b
+        JOIN location l ON ST_DWithin(l.geom, b.geom, %(d)s)
+        WHERE (%(ids)s::text[] IS NULL OR b.bro_id = ANY(%(ids)s::text[]))
+          AND b.research_report_date IS NOT NULL
+          AND EXISTS (SELECT 1 FROM sample s WHERE s.location_id = l.id
+                      AND s.sample_date = b.research_report_date
+                      UNION ALL
+                      SELECT 1 FROM investigation i WHERE i.id = l.investigation_id
+                      AND i.investigation_date = b.research_report_date)
+        ON CONFLICT DO NOTHING
+        """,
+        {"d": distance_m, "ids": bro_ids},
+    ).rowcount

@@ -1,0 +1,228 @@
+"""Orchestration of an ETL run: lock, per-dataset transactions, provenance, summary.
+
+A run holds a PostgreSQL advisory lock, so two nightly runs never overlap. Each dataset (file)
+loads in its own transaction: all of it or nothing. A file whose sha256 is unchanged since its
+last load is skipped. A failing dataset is reported and leaves the store untouched; the others
+still load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from etl.errors import ConfigError, GrondslagError, SourceError
+from etl.progress import Reporter
+
+LOCK_KEY = 0x6772_6F6E  # "gron": the advisory lock of ETL runs
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+
+
+class RunLocked(GrondslagError):
+    """Another ETL run holds the lock."""
+
+
+@dataclass(slots=True)
+class DatasetSummary:
+    source: str
+    file: str
+    status: str  # loaded | unchanged | failed | checked (dry run)
+    format: str | None = None
+    rows_read: int = 0
+    locations: int = 0
+    samples: int = 0
+    measurements: int = 0
+    bro_objects: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    dataset_id: int | None = None
+    error: str | None = None
+
+    @property
+    def loaded(self) -> int:
+        return self.measurements + self.bro_objects
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["loaded"] = self.loaded
+        d["n_quarantined"] = sum(self.quarantined.values())
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: int | None
+    status: str
+    datasets: list[DatasetSummary] = field(default_factory=list)
+    refreshed: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if any(d.status == "failed" for d in self.datasets) else EXIT_OK
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "datasets": [d.as_dict() for d in self.datasets],
+        }
+
+
+@dataclass(slots=True)
+class Job:
+    """One file to load, with how to turn it into database rows."""
+
+    source: str
+    path: Path
+    display: str  # path as shown/stored (relative where possible)
+    kind: str  # "municipal" | "bro"
+    load: Callable[[psycopg.Connection, int, int | None, str], DatasetSummary]
+    source_kind: str = "municipal"
+    gemeente_code: str | None = None
+    mapping_path: str | None = None
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path], workdir: Path) -> Iterator[Path]:
+    """Files of ``paths``: folders walked (sorted), zips extracted into ``workdir``."""
+    for p in paths:
+        if p.is_dir():
+            yield from expand_paths(sorted(q for q in p.rglob("*") if q.is_file()), workdir)
+        elif p.suffix.lower() == ".zip":
+            target = workdir / p.stem
+            with zipfile.ZipFile(p) as zf:
+                for member in zf.infolist():
+                    if member.is_dir() or ".." in Path(member.filename).parts:
+                        continue
+                    zf.extract(member, target)
+            yield from expand_paths([target], workdir)
+        elif p.exists():
+            yield p
+        else:
+            raise ConfigError(f"{p}: no such file or folder")
+
+
+class EtlRunner:
+    """Runs jobs against the store at ``url`` (libpq form)."""
+
+    def __init__(self, url: str, reporter: Reporter, *, command: str = "", dry_run: bool = False) -> None:
+        self.url = url
+        self.reporter = reporter
+        self.command = command
+        self.dry_run = dry_run
+
+    def run(self, jobs: list[Job], after_load: Callable[[], dict[str, float]] | None = None):
+        """Run ``jobs`` under the advisory lock; returns a RunSummary. Raises RunLocked."""
+        with psycopg.connect(self.url, autocommit=True) as control:
+            if not control.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+                raise RunLocked("another Grondslag ETL run holds the lock; try again when it has finished")
+            try:
+                with psycopg.connect(self.url) as work:  # one connection for all datasets of the run
+                    self._work = work
+                    return self._run_locked(control, jobs, after_load)
+            finally:
+                control.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+    def _run_locked(self, control: psycopg.Connection, jobs: list[Job], after_load) -> RunSummary:
+        run_id = None
+        if not self.dry_run:
+            run_id = control.execute(
+                "INSERT INTO etl_run (command) VALUES (%s) RETURNING id", (self.command,)
+            ).fetchone()[0]
+        summary = RunSummary(run_id, "running")
+        self.reporter.event("run_started", run_id=run_id, datasets=len(jobs), dry_run=self.dry_run)
+        self.reporter.start(len(jobs))
+        try:
+            for job in jobs:
+                summary.datasets.append(self._one(control, job, run_id))
+                self.reporter.advance()
+        finally:
+            self.reporter.stop()
+        loaded = [d for d in summary.datasets if d.status == "loaded"]
+        if loaded and after_load and not self.dry_run:
+            started = time.perf_counter()
+            summary.refreshed = after_load()
+            self.reporter.event("views_refreshed", seconds=round(time.perf_counter() - started, 3))
+        failed = [d for d in summary.datasets if d.status == "failed"]
+        summary.status = (
+            "dry-run"
+            if self.dry_run
+            else ("failed" if failed and not loaded else "partial" if failed else "succeeded")
+        )
+        if run_id is not None:
+            control.execute(
+                """UPDATE etl_run SET finished_at = clock_timestamp(), status = %s, n_datasets = %s,
+                       n_read = %s, n_loaded = %s, n_quarantined = %s, n_skipped = %s, n_failed = %s,
+                       error = %s, summary = %s WHERE id = %s""",
+                (
+                    summary.status,
+                    len(summary.datasets),
+                    sum(d.rows_read for d in summary.datasets),
+                    sum(d.loaded for d in loaded),
+                    sum(sum(d.quarantined.values()) for d in loaded),
+                    sum(d.status == "unchanged" for d in summary.datasets),
+                    len(failed),
+                    "; ".join(f"{d.file}: {d.error}" for d in failed) or None,
+                    psycopg.types.json.Jsonb(summary.as_dict()),
+                    run_id,
+                ),
+            )
+        self.reporter.event("run_finished", run_id=run_id, status=summary.status, exit_code=summary.exit_code)
+        return summary
+
+    def _source_id(self, conn: psycopg.Connection, job: Job) -> int:
+        return conn.execute(
+            """INSERT INTO source (name, kind, gemeente_code, mapping_path) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, gemeente_code = EXCLUDED.gemeente_code,
+                   mapping_path = EXCLUDED.mapping_path
+               RETURNING id""",
+            (job.source, job.source_kind, job.gemeente_code, job.mapping_path),
+        ).fetchone()[0]
+
+    def _one(self, control: psycopg.Connection, job: Job, run_id: int | None) -> DatasetSummary:
+        started = time.perf_counter()
+        self.reporter.event("dataset_started", source=job.source, file=job.display)
+        try:
+            sha = sha256_of(job.path)
+            row = None
+            if not self.dry_run:
+                row = control.execute(
+                    "SELECT d.id FROM dataset d JOIN source s ON s.id = d.source_id "
+                    "WHERE s.name = %s AND d.path = %s AND d.sha256 = %s",
+                    (job.source, job.display, sha),
+                ).fetchone()
+            if row:
+                result = DatasetSummary(job.source, job.display, "unchanged", dataset_id=row[0])
+            else:
+                # a dry run does the whole load, point-in-polygon checks included, then rolls back
+                conn = self._work
+                with conn.transaction(force_rollback=self.dry_run):
+                    # all-or-nothing stays; only the wait for the WAL flush at commit is skipped (a
+                    # crash of the machine right after the run may lose that run, never half of it)
+                    conn.execute("SET LOCAL synchronous_commit = off")
+                    source_id = self._source_id(conn, job)
+                    result = job.load(conn, source_id, run_id, sha)
+                result.status = "checked" if self.dry_run else "loaded"
+        except (GrondslagError, OSError, ValueError, psycopg.Error) as exc:
+            message = str(exc) if isinstance(exc, SourceError) else f"{job.display}: {exc}"
+            result = DatasetSummary(job.source, job.display, "failed", error=message.strip())
+        result.seconds = time.perf_counter() - started
+        fields = result.as_dict()
+        self.reporter.event(f"dataset_{result.status}", **fields)
+        return result

@@ -1,0 +1,133 @@
+"""BRO/GEF ingest through the CLI into a real PostGIS: upsert, GEF↔IMBRO merge, zip, errors, lock."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from db.settings import StoreSettings
+from etl.run import LOCK_KEY
+from tests.conftest import data_file, run_cli
+
+
+def _q(settings: StoreSettings, sql: str, *params):
+    with psycopg.connect(settings.libpq_url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _summary(proc) -> dict:
+    return json.loads(proc.stdout)
+
+
+def test_ingest_cpt_xml_then_gef_of_the_same_cpt_gives_one_object(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    xml = data_file("samples", "bro_cpt", "geolibplus__CPT000000003688_IMBRO_A.xml")
+    gef = data_file("samples", "gef_cpt", "geolibplus__CPT000000003688_IMBRO_A.gef")
+    proc = run_cli(etl_db, "etl", "ingest", str(xml), str(gef), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    summary = _summary(proc)
+    assert [d["status"] for d in summary["datasets"]] == ["loaded", "loaded"]
+    rows = _q(
+        etl_db, "SELECT bro_id, source_format, raw ? 'gef' FROM bro_object WHERE bro_id LIKE '%%3688%%'"
+    )
+    assert rows == [("CPT000000003688", "IMBRO-XML", True)]
+    # measurements come from the IMBRO registration: 1229 rows in the file
+    n, first_qc, last_depth = _q(
+        etl_db,
+        "SELECT count(*), (array_agg(cone_resistance ORDER BY seq))[1], max(penetration_length) "
+        "FROM bro_cpt_measurement WHERE bro_id = 'CPT000000003688'",
+    )[0]
+    assert n == 1229
+    assert first_qc is not None and last_depth == pytest.approx(24.56, abs=0.05)
+    # coordinates in EPSG:28992 and the object registered without a gemeente (outside Utrecht)
+    x, y = _q(etl_db, "SELECT ST_X(geom), ST_Y(geom) FROM bro_object WHERE bro_id = 'CPT000000003688'")[0]
+    assert (round(x, 2), round(y, 2)) == (91931.0, 438294.0)
+
+
+def test_gemeente_assigned_by_point_in_polygon(etl_db: StoreSettings) -> None:
+    cpt = data_file("samples", "bro_cpt", "pygef__CPT000000155283.xml")
+    proc = run_cli(etl_db, "etl", "ingest", str(cpt), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = _q(
+        etl_db,
+        "SELECT gemeente_code, round(ST_X(geom)::numeric, 2), round(ST_Y(geom)::numeric, 2), "
+        "(SELECT count(*) FROM bro_cpt_measurement m WHERE m.bro_id = b.bro_id), "
+        "(SELECT count(*) FROM bro_cpt_dissipation d WHERE d.bro_id = b.bro_id) "
+        "FROM bro_object b WHERE bro_id = 'CPT000000155283'",
+    )
+    # RD 132782.52, 448030.34 (SOURCES.md: Nieuwegein/IJsselstein area): the polygons put it in IJsselstein
+    assert [(g, float(x), float(y), n, d) for g, x, y, n, d in rows] == [
+        ("GM0353", 132782.52, 448030.34, 305, 1)
+    ]
+
+
+def test_unchanged_file_is_skipped_and_newer_registration_replaces(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    src = data_file("samples", "bro_gmw", "nens__GMW000000005033.xml")
+    first = run_cli(etl_db, "etl", "ingest", str(src), "--format", "json")
+    assert first.returncode == 0, first.stderr
+    again = run_cli(etl_db, "etl", "ingest", str(src), "--format", "json")
+    assert [d["status"] for d in _summary(again)["datasets"]] == ["unchanged"]
+    (tube_count,) = _q(etl_db, "SELECT count(*) FROM bro_well_tube WHERE bro_id = 'GMW000000005033'")[0]
+    assert tube_count >= 1
+    # the same object in another file: replaces (upsert by bro_id), never duplicates
+    copy = tmp_path / "GMW000000005033_copy.xml"
+    shutil.copy(src, copy)
+    third = run_cli(etl_db, "etl", "ingest", str(copy), "--format", "json")
+    assert third.returncode == 0, third.stderr
+    assert _q(etl_db, "SELECT count(*) FROM bro_object WHERE bro_id = 'GMW000000005033'") == [(1,)]
+    assert _q(etl_db, "SELECT count(*) FROM bro_well_tube WHERE bro_id = 'GMW000000005033'") == [
+        (tube_count,)
+    ]
+
+
+def test_zip_of_files_and_broken_file_in_it(etl_db: StoreSettings, tmp_path: Path) -> None:
+    good = data_file("samples", "bro_bhrp", "geost__bhrp_bro.xml")
+    broken = tmp_path / "truncated.xml"
+    broken.write_bytes(data_file("samples", "bro_bhrgt", "bedrock__BHR000000347577.xml").read_bytes()[:5000])
+    archive = tmp_path / "delivery.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(good, good.name)
+        zf.write(broken, broken.name)
+    proc = run_cli(etl_db, "etl", "ingest", str(archive), "--format", "json")
+    assert proc.returncode == 1  # one dataset failed
+    by_file = {Path(d["file"]).name: d for d in _summary(proc)["datasets"]}
+    assert by_file["geost__bhrp_bro.xml"]["status"] == "loaded"
+    assert by_file["truncated.xml"]["status"] == "failed"
+    assert "truncated.xml" in by_file["truncated.xml"]["error"]
+    assert _q(
+        etl_db,
+        "SELECT object_type, count(*) FROM bro_borehole_layer l JOIN bro_object b USING (bro_id) "
+        "WHERE bro_id = 'BHR000000108193' GROUP BY 1",
+    ) == [("BHR-P", 6)]
+
+
+def test_second_run_while_locked_exits_75(etl_db: StoreSettings) -> None:
+    cpt = data_file("samples", "bro_cpt", "brodata__CPT000000005925.xml")
+    with psycopg.connect(etl_db.libpq_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        proc = run_cli(etl_db, "etl", "ingest", str(cpt))
+        holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    assert proc.returncode == 75
+    assert "lock" in proc.stderr
+    assert _q(etl_db, "SELECT count(*) FROM bro_object WHERE bro_id = 'CPT000000005925'") == [(0,)]
+
+
+def test_unknown_file_fails_with_clear_error_and_usage_errors_exit_2(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    odd = tmp_path / "notes.xml"
+    odd.write_text("<?xml version='1.0'?><kml xmlns='http://www.opengis.net/kml/2.2'/>")
+    proc = run_cli(etl_db, "etl", "ingest", str(odd), "--format", "json")
+    assert proc.returncode == 1
+    err = _summary(proc)["datasets"][0]["error"]
+    assert "notes.xml" in err and "root" in err.lower()
+    assert run_cli(etl_db, "etl", "ingest", str(tmp_path / "missing.xml")).returncode == 2
+    assert run_cli(etl_db, "etl", "run").returncode == 2

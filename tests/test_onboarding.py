@@ -1,0 +1,68 @@
+"""Onboarding a new export with `etl inspect --write-mapping`, then `etl ingest` with that draft."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from db.settings import StoreSettings
+from tests.conftest import REPO, run_cli
+
+DRV = REPO / "data" / "municipal" / "de_ronde_venen_csv"
+HOUTEN = REPO / "data" / "municipal" / "houten_xlsx"
+SV = REPO / "data" / "municipal" / "stichtse_vecht_shp"
+
+
+def test_inspect_reports_roles_crs_and_units(etl_db: StoreSettings) -> None:
+    proc = run_cli(etl_db, "etl", "inspect", str(DRV / "DRV_bodemonderzoeken_lood_export.csv"), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["reader"]["encoding"] == "cp1252" and report["reader"]["delimiter"] == ";"
+    assert report["crs"] == "EPSG:28992" and report["layout"] == "wide" and report["depth_unit"] == "cm"
+    roles = {c["name"]: c for c in report["columns"]}
+    assert roles["Locatie"]["role"] == "location_id"
+    assert roles["X-coördinaat"]["role"] == "x" and roles["Y-coördinaat"]["role"] == "y"
+    assert roles["Lood (Pb) [mg/kg ds]"]["parameter"] == "Pb"
+    assert roles["PCB (som 7) [mg/kg ds]"]["parameter"] == "PCB7"
+
+
+def test_inspect_long_xlsx_and_shapefile(etl_db: StoreSettings) -> None:
+    xlsx = json.loads(
+        run_cli(etl_db, "etl", "inspect", str(HOUTEN / "Houten_analyseresultaten_grond.xlsx"), "-f", "json").stdout
+    )
+    assert xlsx["layout"] == "long" and xlsx["reader"]["header_rows"] == [4, 5]
+    assert xlsx["details"]["other_sheets"] == ["Coördinaten"]
+    shp = json.loads(
+        run_cli(etl_db, "etl", "inspect", str(SV / "bodemkwaliteit_stichtse_vecht.shp"), "-f", "json").stdout
+    )
+    by_name = {c["name"]: c for c in shp["columns"]}
+    assert by_name["pcb7_ugkg"]["parameter"] == "PCB7" and by_name["pcb7_ugkg"]["unit"] == "µg/kg ds"
+    assert "28992" in (shp["crs"] or "")
+
+
+def test_draft_mapping_loads_the_export_as_truth_says(etl_db: StoreSettings, tmp_path: Path) -> None:
+    export = tmp_path / "DRV_bodemonderzoeken_lood_export.csv"
+    shutil.copy(DRV / export.name, export)
+    draft = tmp_path / "drv.yaml"
+    proc = run_cli(etl_db, "etl", "inspect", str(export), "--gemeente", "GM0736", "--write-mapping", str(draft))
+    assert proc.returncode == 0, proc.stderr
+    text = draft.read_text(encoding="utf-8")
+    assert "# REVIEW" in text
+    assert yaml.safe_load(text)["gemeente"] == "GM0736"
+    assert run_cli(etl_db, "etl", "validate", str(draft)).returncode == 0
+    loaded = run_cli(etl_db, "etl", "ingest", str(export), "--mapping", str(draft), "--format", "json")
+    assert loaded.returncode == 0, loaded.stderr
+    ds = json.loads(loaded.stdout)["datasets"][0]
+    truth = json.loads((DRV / "truth.json").read_text(encoding="utf-8"))
+    assert (ds["locations"], ds["samples"], ds["measurements"]) == (
+        truth["n_locations"],
+        truth["n_samples"],
+        truth["n_analyses"],
+    )
+    assert ds["quarantined"] == {r: n for r, n in truth["quarantined"].items() if n}
+    # an existing draft is never overwritten
+    again = run_cli(etl_db, "etl", "inspect", str(export), "--write-mapping", str(draft))
+    assert again.returncode == 2
