@@ -353,8 +353,14 @@ def validate(
         try:
             m = load_mapping(f)
             exists = m.file_path.exists()
-            rows.append({"mapping": str(f), "name": m.name, "ok": exists,
-                         "problem": None if exists else f"file not found: {m.file_path}"})
+            rows.append(
+                {
+                    "mapping": str(f),
+                    "name": m.name,
+                    "ok": exists,
+                    "problem": None if exists else f"file not found: {m.file_path}",
+                }
+            )
             bad += not exists
         except ConfigError as exc:
             rows.append({"mapping": str(f), "name": None, "ok": False, "problem": str(exc)})

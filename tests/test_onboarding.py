@@ -17,7 +17,9 @@ SV = REPO / "data" / "municipal" / "stichtse_vecht_shp"
 
 
 def test_inspect_reports_roles_crs_and_units(etl_db: StoreSettings) -> None:
-    proc = run_cli(etl_db, "etl", "inspect", str(DRV / "DRV_bodemonderzoeken_lood_export.csv"), "--format", "json")
+    proc = run_cli(
+        etl_db, "etl", "inspect", str(DRV / "DRV_bodemonderzoeken_lood_export.csv"), "--format", "json"
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["reader"]["encoding"] == "cp1252" and report["reader"]["delimiter"] == ";"
@@ -31,7 +33,9 @@ def test_inspect_reports_roles_crs_and_units(etl_db: StoreSettings) -> None:
 
 def test_inspect_long_xlsx_and_shapefile(etl_db: StoreSettings) -> None:
     xlsx = json.loads(
-        run_cli(etl_db, "etl", "inspect", str(HOUTEN / "Houten_analyseresultaten_grond.xlsx"), "-f", "json").stdout
+        run_cli(
+            etl_db, "etl", "inspect", str(HOUTEN / "Houten_analyseresultaten_grond.xlsx"), "-f", "json"
+        ).stdout
     )
     assert xlsx["layout"] == "long" and xlsx["reader"]["header_rows"] == [4, 5]
     assert xlsx["details"]["other_sheets"] == ["Coördinaten"]
@@ -47,7 +51,9 @@ def test_draft_mapping_loads_the_export_as_truth_says(etl_db: StoreSettings, tmp
     export = tmp_path / "DRV_bodemonderzoeken_lood_export.csv"
     shutil.copy(DRV / export.name, export)
     draft = tmp_path / "drv.yaml"
-    proc = run_cli(etl_db, "etl", "inspect", str(export), "--gemeente", "GM0736", "--write-mapping", str(draft))
+    proc = run_cli(
+        etl_db, "etl", "inspect", str(export), "--gemeente", "GM0736", "--write-mapping", str(draft)
+    )
     assert proc.returncode == 0, proc.stderr
     text = draft.read_text(encoding="utf-8")
     assert "# REVIEW" in text
