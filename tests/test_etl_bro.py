@@ -131,3 +131,40 @@ def test_unknown_file_fails_with_clear_error_and_usage_errors_exit_2(
     assert "notes.xml" in err and "root" in err.lower()
     assert run_cli(etl_db, "etl", "ingest", str(tmp_path / "missing.xml")).returncode == 2
     assert run_cli(etl_db, "etl", "run").returncode == 2
+
+
+def test_municipal_location_and_bro_object_at_same_place_and_date_are_linked(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    # CPT000000155283 (RD 132782.52, 448030.34, IJsselstein); a municipal sample 3 m away on the CPT's
+    # research report date must be linked to it, one 50 m away must not.
+    cpt = data_file("samples", "bro_cpt", "pygef__CPT000000155283.xml")
+    assert run_cli(etl_db, "etl", "ingest", str(cpt)).returncode == 0
+    (report_date,) = _q(
+        etl_db, "SELECT research_report_date FROM bro_object WHERE bro_id = 'CPT000000155283'"
+    )[0]
+    day = report_date.strftime("%d-%m-%Y")
+    csv = tmp_path / "ijsselstein.csv"
+    csv.write_text(
+        "locatie;x;y;monster;van;tot;datum;Lood [mg/kg ds]\n"
+        f"NEAR-1;132785,52;448030,34;NEAR-1-1;0;0,5;{day};40\n"
+        f"FAR-1;132832,52;448030,34;FAR-1-1;0;0,5;{day};40\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "ijsselstein.yaml"
+    mapping.write_text(
+        "name: ijsselstein_link_test\ngemeente: GM0353\n"
+        "reader: {type: csv, file: ijsselstein.csv}\ncrs: EPSG:28992\ndecimal: ','\n"
+        "columns: {location_id: locatie, sample_id: monster, x: x, y: y, depth_from: van, depth_to: tot,"
+        " date: datum}\n"
+        "layout: wide\nwide: {header_pattern: '^(?P<parameter>.+?)\\s*\\[(?P<unit>[^\\]]+)\\]$'}\n",
+        encoding="utf-8",
+    )
+    proc = run_cli(etl_db, "etl", "ingest", str(csv), "--mapping", str(mapping), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    links = _q(
+        etl_db,
+        "SELECT l.external_id, k.bro_id, round(k.distance_m::numeric, 2) FROM bro_location_link k "
+        "JOIN location l ON l.id = k.location_id",
+    )
+    assert [(a, b, float(c)) for a, b, c in links] == [("NEAR-1", "CPT000000155283", 3.0)]

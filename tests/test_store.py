@@ -197,3 +197,22 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output
+
+
+def test_backup_and_restore_roundtrip(pg_cluster: LocalCluster, tmp_path: Path) -> None:
+    from tests.conftest import make_database, run_cli
+
+    s = make_database(pg_cluster, "grondslag_backup")
+    dump = tmp_path / "store.dump"
+    proc = run_cli(s, "db", "backup", str(dump))
+    assert proc.returncode == 0, proc.stderr
+    assert dump.stat().st_size > 10_000
+    eng = store.make_engine(s)
+    with eng.begin() as conn:
+        conn.execute(sa.text("DELETE FROM omgevingsdienst_membership"))
+    proc = run_cli(s, "db", "restore", str(dump))
+    assert proc.returncode == 0, proc.stderr
+    with eng.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM omgevingsdienst_membership")).scalar() == 55
+        assert conn.execute(sa.text("SELECT count(*) FROM gemeente")).scalar() == 26
+    eng.dispose()
