@@ -42,12 +42,16 @@ class UnknownAreaError(LookupError):
     """A gemeente or omgevingsdienst code that is not in the reference data."""
 
 
-def refresh(conn: Connection, views: tuple[str, ...] = VIEWS) -> dict[str, float]:
-    """Refresh the quality views in dependency order; seconds per view (refresh + ANALYZE).
+def refresh(
+    conn: Connection, views: tuple[str, ...] = VIEWS, *, concurrently: bool | None = None
+) -> dict[str, float]:
+    """Refresh the quality views in dependency order; returns the seconds each view took.
 
-    ``REFRESH … CONCURRENTLY`` (readers keep reading the old rows) when a view is populated and holds
-    rows; a plain refresh when it was never populated or is empty (there is nothing to keep
-    readable, and it is much faster). Runs in the caller's transaction, so the views change together.
+    ``concurrently=None`` (default): ``REFRESH … CONCURRENTLY`` (readers keep reading the old rows)
+    when a view is populated and holds rows, a plain refresh when it was never populated or is empty
+    (nothing to keep readable, and much faster). ``False``: always plain (faster; readers of a view
+    wait while it is rebuilt), e.g. in a maintenance window. ``True``: concurrent wherever possible.
+    Runs in the caller's transaction, so the views change together.
     """
     seconds: dict[str, float] = {}
     # JIT compilation costs seconds on these plans (large row estimates) and saves nothing; the
@@ -66,10 +70,19 @@ def refresh(conn: Connection, views: tuple[str, ...] = VIEWS) -> dict[str, float
         ).scalar()
         if populated is None:
             raise RuntimeError(f"materialized view {view} does not exist: run `grondslag db migrate`")
-        has_rows = populated and conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {view})")).scalar()
-        mode = "CONCURRENTLY " if has_rows else ""
-        conn.execute(sa.text(f"REFRESH MATERIALIZED VIEW {mode}{view}"))
-        conn.execute(sa.text(f"ANALYZE {view}"))
+        if concurrently is None:
+            use_concurrent = (
+                populated and conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {view})")).scalar()
+            )
+        else:
+            use_concurrent = concurrently and populated
+        if use_concurrent:
+            conn.execute(sa.text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}"))
+        else:
+            conn.execute(sa.text(f"REFRESH MATERIALIZED VIEW {view}"))
+            # statistics of an empty view would mislead the plans of the views read from it next;
+            # after a concurrent refresh the previous statistics still hold (autovacuum follows up)
+            conn.execute(sa.text(f"ANALYZE {view}"))
         seconds[view] = time.perf_counter() - start
     conn.execute(
         sa.text("SELECT set_config('jit', :jit, true), set_config('work_mem', :wm, true)"),

@@ -60,11 +60,19 @@ def _round(value: Any) -> Any:
 
 
 @app.command()
-def refresh(fmt: FormatOpt = Format.table) -> None:
-    """Recompute the assessment and the metrics (materialized views, CONCURRENTLY when populated)."""
+def refresh(
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain", help="Plain refresh: faster, but readers of a view wait while it is rebuilt."
+        ),
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Recompute the assessment and the metrics (materialized views; CONCURRENTLY when populated)."""
     engine = store.make_engine(StoreSettings())
     with engine.begin() as conn:
-        seconds = quality.refresh(conn)
+        seconds = quality.refresh(conn, concurrently=False if plain else None)
     engine.dispose()
     rows = [{"view": view, "seconds": round(sec, 3)} for view, sec in seconds.items()]
     rows.append({"view": "total", "seconds": round(sum(seconds.values()), 3)})

@@ -28,9 +28,12 @@
 --     (<= maximaal industrie), 'niet_toepasbaar' (> maximaal industrie). Equal to a limit is within
 --     that class (compared with a relative tolerance of 1e-9 against floating-point noise).
 --     above_interventiewaarde = value_std > interventiewaarde, flagged separately.
---     A substance without norms (barium, soil properties, members) gets klasse NULL.
 --   * per sample / location: the worst class over its substances (klasse_rank) and the substances
 --     that reach it (deciding_parameters).
+--   * measurement_assessment holds the measurements of the substances that have norms today (the
+--     standard package: As, Cd, Co, Cu, Hg, Pb, Mo, Ni, Zn, PAK10, PCB7, OLIE) and the sums
+--     computed from members. Barium (its norms are withdrawn: empty), the soil properties (lutum,
+--     organische_stof) and the members of the sums are not assessed: no row.
 
 -- class order ----------------------------------------------------------------------------------
 CREATE FUNCTION klasse_rank(klasse text) RETURNS integer
@@ -132,7 +135,10 @@ COMMENT ON VIEW assessment_parameter IS
 
 -- measurement level -------------------------------------------------------------------------------
 CREATE MATERIALIZED VIEW measurement_assessment AS
-WITH soil AS (
+WITH normed_parameter AS (
+    SELECT parameter_code FROM assessment_parameter
+    WHERE coalesce(achtergrondwaarde, maximaal_wonen, maximaal_industrie, interventiewaarde) IS NOT NULL
+), soil AS (
     SELECT sample_id,
            avg(value) FILTER (WHERE parameter_code = 'lutum') AS lutum,
            avg(value) FILTER (WHERE parameter_code = 'organische_stof') AS organic_matter
@@ -170,10 +176,12 @@ WITH soil AS (
            false AS derived,
            NULL::integer AS n_sum_members
     FROM measurement m
+    WHERE m.parameter_code = ANY ((SELECT array_agg(parameter_code) FROM normed_parameter)::text[])
     UNION ALL
     SELECT NULL, sample_id, sum_code, sum(value_used), sum(value_used), bool_and(below_detection_limit),
            true, count(*)::integer
     FROM member
+    WHERE sum_code IN (SELECT parameter_code FROM normed_parameter)
     GROUP BY sample_id, sum_code
 ), sample_soil AS MATERIALIZED (
     -- per sample (small): location, gemeente and the lutum / organic matter measured
@@ -238,18 +246,23 @@ SELECT measurement_id,
        norm_verified AS norms_verified
 FROM standardised;
 
+-- measurement_id is NULL on derived sums and n_sum_members on stored measurements, so no row is
+-- entirely non-NULL: that keeps the duplicate check of REFRESH ... CONCURRENTLY trivial (it only
+-- looks at complete rows). The unique index on measurement_id allows the concurrent refresh.
 CREATE UNIQUE INDEX measurement_assessment_measurement_id ON measurement_assessment (measurement_id);
 CREATE INDEX measurement_assessment_sample ON measurement_assessment (sample_id);
 CREATE INDEX measurement_assessment_location ON measurement_assessment (location_id);
 COMMENT ON MATERIALIZED VIEW measurement_assessment IS
-    'Every measurement (and every sum computed from its members: derived, measurement_id NULL) '
-    'standardised to standard soil and classed against the pre-Omgevingswet norms (not verified '
-    'for 2024+). value_used = value, or 0.7 x detection limit below it.';
+    'Every measurement of a normed substance (and every sum computed from its members: derived, '
+    'measurement_id NULL) standardised to standard soil and classed against the pre-Omgevingswet '
+    'norms (not verified for 2024+). value_used = value, or 0.7 x detection limit below it.';
 COMMENT ON COLUMN measurement_assessment.correction IS
     'measured: lutum/OM the formula needs were measured; default: standard soil (25 % lutum, '
     '10 % OM) used for a missing one; none: substance has no bodemtype correction';
 
 -- sample level -------------------------------------------------------------------------------------
+-- interventiewaarde_parameters: the substances above the interventiewaarde, NULL when there are
+-- none (a NULL column also keeps the duplicate check of a concurrent refresh off these rows)
 CREATE MATERIALIZED VIEW sample_assessment AS
 WITH ranked AS (
     SELECT sample_id, location_id, gemeente_code, parameter_code, above_interventiewaarde, norms_verified,
@@ -265,8 +278,8 @@ SELECT sample_id,
        bool_or(above_interventiewaarde) AS above_interventiewaarde,
        array_agg(DISTINCT parameter_code ORDER BY parameter_code) FILTER (WHERE rank = worst)
            AS deciding_parameters,
-       coalesce(array_agg(DISTINCT parameter_code ORDER BY parameter_code) FILTER (WHERE above_interventiewaarde),
-                '{}') AS interventiewaarde_parameters,
+       array_agg(DISTINCT parameter_code ORDER BY parameter_code) FILTER (WHERE above_interventiewaarde)
+           AS interventiewaarde_parameters,
        count(*)::integer AS n_assessed,
        bool_and(norms_verified) AS norms_verified
 FROM ranked
@@ -276,7 +289,7 @@ CREATE UNIQUE INDEX sample_assessment_sample_id ON sample_assessment (sample_id)
 CREATE INDEX sample_assessment_location ON sample_assessment (location_id);
 COMMENT ON MATERIALIZED VIEW sample_assessment IS
     'Worst class per sample over its assessed substances, the substances deciding it and those above '
-    'the interventiewaarde (pre-Omgevingswet norms, not verified for 2024+)';
+    'the interventiewaarde (NULL: none) (pre-Omgevingswet norms, not verified for 2024+)';
 
 -- location level -----------------------------------------------------------------------------------
 CREATE MATERIALIZED VIEW location_assessment AS
@@ -291,20 +304,27 @@ WITH ranked AS (
     FROM ranked r CROSS JOIN LATERAL unnest(r.deciding_parameters) AS p
     WHERE r.rank = r.worst
     GROUP BY r.location_id
+), intervention AS (
+    SELECT r.location_id, array_agg(DISTINCT p ORDER BY p) AS interventiewaarde_parameters
+    FROM ranked r CROSS JOIN LATERAL unnest(r.interventiewaarde_parameters) AS p
+    GROUP BY r.location_id
 )
 SELECT r.location_id,
        min(r.gemeente_code) AS gemeente_code,
        klasse_name(min(r.worst)) AS klasse,
        bool_or(r.above_interventiewaarde) AS above_interventiewaarde,
        min(d.deciding_parameters) AS deciding_parameters,
+       min(i.interventiewaarde_parameters) AS interventiewaarde_parameters,
        count(*)::integer AS n_samples,
        bool_and(r.norms_verified) AS norms_verified
 FROM ranked r
 JOIN deciding d ON d.location_id = r.location_id
+LEFT JOIN intervention i ON i.location_id = r.location_id
 GROUP BY r.location_id;
 
 CREATE UNIQUE INDEX location_assessment_location_id ON location_assessment (location_id);
 CREATE INDEX location_assessment_gemeente ON location_assessment (gemeente_code);
 COMMENT ON MATERIALIZED VIEW location_assessment IS
-    'Worst class per location over its assessed samples and the substances deciding it; n_samples = '
-    'assessed samples (pre-Omgevingswet norms, not verified for 2024+)';
+    'Worst class per location over its assessed samples, the substances deciding it and those above '
+    'the interventiewaarde (NULL: none); n_samples = assessed samples (pre-Omgevingswet norms, not '
+    'verified for 2024+)';

@@ -49,10 +49,10 @@ WITH samples AS (
     LEFT JOIN investigation si ON si.id = s.investigation_id
     GROUP BY s.location_id
 ), measurements AS (
-    SELECT location_id, count(*) AS n_measurements
-    FROM measurement_assessment
-    WHERE NOT derived
-    GROUP BY location_id
+    SELECT s.location_id, sum(m.n) AS n_measurements
+    FROM (SELECT sample_id, count(*) AS n FROM measurement GROUP BY sample_id) m
+    JOIN sample s ON s.id = m.sample_id
+    GROUP BY s.location_id
 ), links AS (
     SELECT location_id, count(*) AS n_links
     FROM (SELECT location_id_a AS location_id FROM location_link
@@ -70,9 +70,9 @@ SELECT l.id AS location_id,
        greatest(s.newest_sample_date, s.newest_sample_investigation_date, i.investigation_date) AS newest_date,
        l.coord_decimals,
        coalesce(k.n_links, 0) AS n_links,
-       EXISTS (
-           SELECT 1 FROM bro_object b
-           WHERE ST_DWithin(b.geom, l.geom, 100) AND b.status <> 'deregistered'
+       l.id IN (  -- evaluated once, then looked up (a hashed subplan)
+           SELECT near.id FROM bro_object b JOIN location near ON ST_DWithin(near.geom, b.geom, 100)
+           WHERE b.status <> 'deregistered'
        ) AS bro_within_100m,
        EXISTS (SELECT 1 FROM bro_location_link bl WHERE bl.location_id = l.id) AS bro_linked
 FROM location l
@@ -111,9 +111,8 @@ GROUP BY gemeente_code, parameter_code;
 
 CREATE UNIQUE INDEX quality_gemeente_parameter_key ON quality_gemeente_parameter (gemeente_code, parameter_code);
 COMMENT ON MATERIALIZED VIEW quality_gemeente_parameter IS
-    'Per gemeente and parameter: median, p90, max of the standardised value (value_std, mg/kg ds for '
-    'substances, % for soil properties) and measurements per class (pre-Omgevingswet norms, not '
-    'verified for 2024+)';
+    'Per gemeente and normed parameter: median, p90, max of the standardised value (value_std, '
+    'mg/kg ds) and measurements per class (pre-Omgevingswet norms, not verified for 2024+)';
 
 -- per gemeente -------------------------------------------------------------------------------------
 CREATE MATERIALIZED VIEW quality_gemeente AS
