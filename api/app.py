@@ -9,7 +9,8 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import health, problems
+from api import health, ops, problems
+from api.map import mount_map
 from api.ogc import collections as ogc_collections
 from api.ogc import items as ogc_items
 from api.ogc import landing as ogc_landing
@@ -44,6 +45,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.data.drop_pages()
             await app.state.pool.close()
 
     app = FastAPI(
@@ -58,7 +60,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.data = DataState(check_seconds=settings.version_check_seconds)
     problems.install(app)
-    if settings.cors_origins:
+    app.add_middleware(
+        RequestLimits, max_url_chars=settings.max_url_chars, max_body_bytes=settings.max_body_bytes
+    )
+    if settings.cors_origins:  # added last: outermost, so problem responses carry CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -66,11 +71,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["Content-Crs", "Link", "ETag", "OGC-NumberMatched"],
         )
-    app.add_middleware(
-        RequestLimits, max_url_chars=settings.max_url_chars, max_body_bytes=settings.max_body_bytes
-    )
     for router in ROUTERS:
         app.include_router(router)
+    mount_map(app)
+    ops.install(app)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

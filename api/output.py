@@ -6,6 +6,7 @@ links) is written here, around them.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -42,21 +43,58 @@ def paging_links(ctx: Ctx, page: Page, paging: Paging, limit: int, media: str) -
 
 
 async def run_page(ctx: Ctx, q: Query, row_sql: str, paging: Paging, limit: int, sep: str) -> Page:
-    """Fetch one page, using and filling the per-version count cache for unfiltered queries."""
+    """One page: from the read-ahead cache when a bulk reader asked for it next, else one statement.
+
+    Large pages (``limit`` ≥ ``settings.readahead_min_limit``) are what GDAL/QGIS use to download a
+    whole layer, page after page; while the client parses one page, the next one (its ``next`` link)
+    is already being built, so the client never waits for the database between pages.
+    """
     key, descending = paging.keyset(q.layer.c.id_kind)
+    state = ctx.state
+    page_key = (state.version, state.generation, q.cache_key, row_sql, limit, paging.offset, key, descending)
+    ahead = state.pages.get(page_key)
+    page = None
+    if ahead is not None:
+        try:
+            page = await asyncio.shield(ahead)
+        except Exception:  # noqa: BLE001 - a failed read-ahead is simply done again below
+            state.pages.pop(page_key, None)
+    bulk = limit >= ctx.settings.readahead_min_limit
+    if page is None:
+        page = await _fetch(ctx, q, row_sql, limit, paging.offset, key, descending, sep)
+    else:
+        state.pages.pop(page_key, None)  # served once: a page read ahead is not a response cache
+    if bulk and page.more and not descending:
+        next_key = (state.version, state.generation, q.cache_key, row_sql, limit, 0, page.last_id, False)
+        if next_key not in state.pages:
+            task = asyncio.ensure_future(_fetch(ctx, q, row_sql, limit, 0, page.last_id, False, sep))
+            task.add_done_callback(_consume)
+            state.remember_page(next_key, task)
+    return page
+
+
+def _consume(task: asyncio.Future) -> None:
+    """Retrieve a read-ahead's outcome so an unused failure is not reported as 'never retrieved'."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _fetch(
+    ctx: Ctx, q: Query, row_sql: str, limit: int, offset: int, key: str | None, descending: bool, sep: str
+) -> Page:
+    """Run the page statement; fills the per-version count cache."""
     cached = ctx.state.counts.get(q.cache_key)
     try:
         async with ctx.pool.acquire() as conn:
             page = await fetch_page(
-                conn, q, row_sql, limit=limit, offset=paging.offset, key=key, descending=descending,
+                conn, q, row_sql, limit=limit, offset=offset, key=key, descending=descending,
                 cached_count=cached, separator=sep,
             )  # fmt: skip
     except (asyncpg.PostgresError, ValueError) as exc:
         if isinstance(exc, asyncpg.QueryCanceledError) or not q.filtered:
             raise
-        raise invalid(
-            "filter", f"the database rejected the filter: {str(exc).splitlines()[0][:200]}"
-        ) from None
+        detail = str(exc).splitlines()[0][:200]
+        raise invalid("filter", f"the database rejected the filter: {detail}") from None
     if cached is None and page.matched is not None:
         ctx.state.remember_count(q.cache_key, page.matched)
     return page

@@ -27,6 +27,9 @@ class ApiSettings(StoreSettings):
         default=8_192, description="Longest request target (path + query) accepted; longer gets 414."
     )
     max_body_bytes: int = Field(default=65_536, description="Largest request body accepted; larger gets 413.")
+    readahead_min_limit: int = Field(
+        default=1000, description="Pages this large (bulk downloads) get their next page built ahead."
+    )
     version_check_seconds: float = Field(
         default=1.0, description="How often (at most) the API asks the database whether data changed."
     )

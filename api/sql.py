@@ -24,6 +24,17 @@ def ident(name: str) -> str:
     return '"' + name + '"'
 
 
+def plain_identifier(name: str) -> bool:
+    return bool(_IDENT.match(name))
+
+
+def json_member(name: str) -> str:
+    """``"name":`` for a whitelisted identifier (used inside an SQL string literal)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return '"' + name + '":'
+
+
 def literal_key(name: str) -> str:
     """A JSON key / SQL string literal for a whitelisted identifier (safe by construction)."""
     if not _IDENT.match(name):

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(postgresql postgresql-contrib gdal-bin wrk)
+APT_PACKAGES=(postgresql postgresql-contrib gdal-bin wrk chromium)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

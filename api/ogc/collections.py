@@ -11,7 +11,7 @@ from api.context import Ctx, context, link
 from api.ogc import html
 from api.ogc.landing import HTML_JSON, JSON
 from api.output import GEOJSON, json_response
-from api.params import CRS84, CRS_LIST, EPSG28992, PageFormat
+from api.params import CRS84, CRS_LIST, EPSG28992, PageFormatDep
 from api.problems import problem_responses
 from api.queries.catalog import Layer
 from api.queries.features import Query
@@ -92,9 +92,7 @@ def _html_collection(ctx: Ctx, doc: dict[str, Any]) -> Response:
 
 
 @router.get("/collections", summary="Feature collections", responses={200: HTML_JSON})
-async def collections(
-    ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[PageFormat, Depends()]
-) -> Response:
+async def collections(ctx: Annotated[Ctx, Depends(context)], fmt: PageFormatDep) -> Response:
     f = fmt.pick(ctx.request.headers.get("accept"), ("json", "html"))
     docs = [await describe(ctx, layer) for layer in ctx.state.layers.values() if layer.c.ogc]
     doc = {
@@ -117,7 +115,7 @@ async def collections(
 async def collection(
     collection_id: Annotated[str, Path(alias="collectionId", max_length=64, description="Collection id.")],
     ctx: Annotated[Ctx, Depends(context)],
-    fmt: Annotated[PageFormat, Depends()],
+    fmt: PageFormatDep,
 ) -> Response:
     f = fmt.pick(ctx.request.headers.get("accept"), ("json", "html"))
     doc = await describe(ctx, ctx.layer(collection_id))

@@ -12,7 +12,17 @@ from api.context import Ctx, context, link
 from api.ogc import cql2
 from api.ogc.landing import JSON
 from api.output import CSV, GEOJSON, feature_response, features_response
-from api.params import BBoxParams, CrsParam, FilterParams, FormatParam, Paging, parse_crs, parse_interval
+from api.params import (
+    BBoxDep,
+    BBoxParams,
+    CrsDep,
+    FilterDep,
+    FilterParams,
+    FormatDep,
+    PagingDep,
+    parse_crs,
+    parse_interval,
+)
 from api.problems import Problem, invalid, not_found, problem_responses
 from api.queries.catalog import Layer
 from api.queries.features import Query, fetch_one
@@ -90,11 +100,11 @@ def build_query(
 async def items(
     collection_id: CollectionId,
     ctx: Annotated[Ctx, Depends(context)],
-    paging: Annotated[Paging, Depends()],
-    bbox: Annotated[BBoxParams, Depends()],
-    crs: Annotated[CrsParam, Depends()],
-    filters: Annotated[FilterParams, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    paging: PagingDep,
+    bbox: BBoxDep,
+    crs: CrsDep,
+    filters: FilterDep,
+    fmt: FormatDep,
 ) -> Response:
     """GeoJSON (default) or CSV. Property filters: ``?<queryable>=<value>``. Paging follows ``next``."""
     layer = ctx.layer(collection_id)
@@ -117,8 +127,8 @@ async def item(
     collection_id: CollectionId,
     feature_id: Annotated[str, Path(alias="featureId", max_length=64, description="Feature id.")],
     ctx: Annotated[Ctx, Depends(context)],
-    crs: Annotated[CrsParam, Depends()],
-    filters: Annotated[FilterParams, Depends()],
+    crs: CrsDep,
+    filters: FilterDep,
 ) -> Response:
     layer = ctx.layer(collection_id)
     out_crs = crs.parse()

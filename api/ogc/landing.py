@@ -11,7 +11,7 @@ from api.context import Ctx, context, link
 from api.ogc import html
 from api.ogc.openapi30 import MEDIA_TYPE, ogc_openapi30
 from api.output import json_response
-from api.params import PageFormat
+from api.params import PageFormatDep
 from api.problems import problem_responses
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – common"], responses=problem_responses(422, 500, 503))
@@ -35,7 +35,7 @@ HTML_JSON = {"content": {JSON: {}, "text/html": {}}}
 
 
 @router.get("", summary="Landing page", responses={200: HTML_JSON})
-async def landing(ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[PageFormat, Depends()]) -> Response:
+async def landing(ctx: Annotated[Ctx, Depends(context)], fmt: PageFormatDep) -> Response:
     f = fmt.pick(ctx.request.headers.get("accept"), ("json", "html"))
     links = [
         link(ctx.url("/ogc"), "self", JSON, "This document"),
@@ -61,9 +61,7 @@ async def landing(ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[PageForm
 
 
 @router.get("/conformance", summary="Conformance declaration", responses={200: HTML_JSON})
-async def conformance(
-    ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[PageFormat, Depends()]
-) -> Response:
+async def conformance(ctx: Annotated[Ctx, Depends(context)], fmt: PageFormatDep) -> Response:
     f = fmt.pick(ctx.request.headers.get("accept"), ("json", "html"))
     if f == "html":
         body = "<ul>" + "".join(f"<li><code>{html.escape(c)}</code></li>" for c in CONFORMANCE) + "</ul>"

@@ -1,9 +1,9 @@
 """Feature pages built entirely by PostGIS: one statement per page returns the finished bytes.
 
 The statement orders by the collection id, fetches ``limit + 1`` rows (the extra one only tells
-whether a next page exists), renders each feature with ``ST_AsGeoJSON`` / ``json_build_object`` (or a
-CSV line) and joins them with ``string_agg``; the bytes are returned as ``bytea`` and written to the
-response without being parsed. ``numberMatched`` is exact: computed in the same statement the first
+whether a next page exists), renders each feature with ``ST_AsGeoJSON`` and a concatenated properties
+object (or a CSV line) and joins them with ``string_agg``; the bytes are returned as ``bytea`` and
+written to the response without being parsed. ``numberMatched`` is exact: computed in the same statement the first
 time a filter (or the unfiltered collection) is seen, then taken from the per-data-version cache
 (:class:`~api.queries.catalog.DataState`), which is dropped when a newer ETL run finishes.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property, lru_cache
 from typing import Any
 
 import asyncpg
@@ -28,7 +29,7 @@ class Query:
     layer: Layer
     args: Args = field(default_factory=Args)
     where: Where = field(default_factory=Where)
-    filtered: bool = False  # user filters present: count exactly, never cache
+    filtered: bool = False  # user filters present (a database error then blames the filter)
     on_date: date | None = None
     _from: str | None = None
 
@@ -67,7 +68,7 @@ class Query:
     def template(self, template: str, value: Any) -> None:
         self.filter(template.replace("{value}", self.args.add(value)))
 
-    @property
+    @cached_property
     def cache_key(self) -> tuple:
         """Identifies the set of matching features: collection, date, and the filter SQL with its values."""
         from_sql = self.from_sql  # binds the date argument first
@@ -84,6 +85,7 @@ class Page:
     matched: int | None
 
 
+@lru_cache(maxsize=256)
 def feature_sql(layer: Layer, crs: CrsDef) -> str:
     """SQL text of one GeoJSON feature (a text value)."""
     geom = geometry_out(layer.c.geom, crs.srid, crs.flip)
@@ -94,7 +96,8 @@ def feature_sql(layer: Layer, crs: CrsDef) -> str:
     )
 
 
-def csv_columns(layer: Layer, crs: CrsDef) -> tuple[list[str], str]:
+@lru_cache(maxsize=256)
+def csv_columns(layer: Layer, crs: CrsDef) -> tuple[tuple[str, ...], str]:
     """(header names, SQL of one CSV line). Point layers get x/y columns in ``crs``."""
     names = ["id"]
     fields = [csv_field(layer.c.id_expr, layer.c.id_kind)]
@@ -105,7 +108,7 @@ def csv_columns(layer: Layer, crs: CrsDef) -> tuple[list[str], str]:
         fields += [f"coalesce(round(ST_Y({geom})::numeric, {crs.digits})::text, '')"]
     names += [p.name for p in layer.props]
     fields += [csv_field(p.expr, p.kind) for p in layer.props]
-    return names, " || ',' || ".join(fields)
+    return tuple(names), " || ',' || ".join(fields)
 
 
 def page_sql(

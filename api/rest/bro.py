@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.context import Ctx, context
 from api.output import CSV, GEOJSON, rows_response
-from api.params import CrsParam, FormatParam
+from api.params import CrsDep, FormatDep
 from api.problems import not_found
 from api.rest.common import ERRORS
 from api.sql import geometry_out
@@ -58,8 +58,8 @@ WHERE b.bro_id = $1"""
 async def get_bro(
     bro_id: BroId,
     ctx: Annotated[Ctx, Depends(context)],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    crs: CrsDep,
+    fmt: FormatDep,
 ) -> Response:
     out = crs.parse()
     f = fmt.pick(ctx.request.headers.get("accept"))

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.context import Ctx, context
 from api.output import CSV, rows_response
-from api.params import FormatParam, Paging
+from api.params import FormatDep, PagingDep
 from api.rest.common import ERRORS
 
 router = APIRouter(tags=["catalogue"], responses=ERRORS)
@@ -17,9 +17,7 @@ ROWS_200 = {200: {"content": {"application/json": {}, CSV: {}}, "description": "
 
 
 @router.get("/parameters", summary="Parameter catalogue with norms", responses=ROWS_200)
-async def parameters(
-    ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[FormatParam, Depends()]
-) -> Response:
+async def parameters(ctx: Annotated[Ctx, Depends(context)], fmt: FormatDep) -> Response:
     sql = """
 SELECT p.code, p.name_nl, p.name_en, p.cas, p.aquo_code, p."group", p.canonical_unit, p.aliases, p.sum_of,
        n.achtergrondwaarde, n.maximaal_wonen, n.maximaal_industrie, n.interventiewaarde, n.unit AS norm_unit,
@@ -34,7 +32,7 @@ ORDER BY p.code"""
 
 
 @router.get("/sources", summary="Configured sources and their datasets", responses=ROWS_200)
-async def sources(ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[FormatParam, Depends()]) -> Response:
+async def sources(ctx: Annotated[Ctx, Depends(context)], fmt: FormatDep) -> Response:
     sql = """
 SELECT s.id, s.name, s.kind, s.gemeente_code, s.mapping_path, s.created_at, count(d.id) AS n_datasets,
        coalesce(sum(d.rows_loaded), 0) AS rows_loaded,
@@ -49,8 +47,8 @@ GROUP BY s.id ORDER BY s.name"""
 @router.get("/etl/runs", summary="ETL runs, newest first", responses=ROWS_200)
 async def etl_runs(
     ctx: Annotated[Ctx, Depends(context)],
-    paging: Annotated[Paging, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    paging: PagingDep,
+    fmt: FormatDep,
 ) -> Response:
     limit = paging.size(ctx.settings)
     sql = """

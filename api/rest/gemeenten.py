@@ -11,7 +11,14 @@ from fastapi.responses import Response
 
 from api.context import Ctx, context, link
 from api.output import CSV, GEOJSON, feature_response, features_response, json_response, rows_response
-from api.params import BBoxParams, CrsParam, FormatParam, Paging, RestFilters
+from api.params import (
+    BBoxDep,
+    CrsDep,
+    FormatDep,
+    Paging,
+    PagingDep,
+    RestFiltersDep,
+)
 from api.problems import Problem, invalid, not_found
 from api.queries.features import fetch_one
 from api.rest.common import ERRORS, GemeenteCode, require_gemeente, rest_query
@@ -25,9 +32,9 @@ BRO_TYPES = ("CPT", "BHR-GT", "BHR-P", "BHR-G", "GMW")
 @router.get("", summary="All gemeenten with omgevingsdienst and headline metrics", responses=PAGE_200)
 async def list_gemeenten(
     ctx: Annotated[Ctx, Depends(context)],
-    paging: Annotated[Paging, Depends()],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    paging: PagingDep,
+    crs: CrsDep,
+    fmt: FormatDep,
 ) -> Response:
     q = rest_query(ctx.layer("gemeenten"), None, None)
     f = fmt.pick(ctx.request.headers.get("accept"))
@@ -38,8 +45,8 @@ async def list_gemeenten(
 async def get_gemeente(
     code: GemeenteCode,
     ctx: Annotated[Ctx, Depends(context)],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    crs: CrsDep,
+    fmt: FormatDep,
 ) -> Response:
     layer = ctx.layer("gemeenten")
     f = fmt.pick(ctx.request.headers.get("accept"))
@@ -60,11 +67,11 @@ async def get_gemeente(
 async def gemeente_locations(
     code: GemeenteCode,
     ctx: Annotated[Ctx, Depends(context)],
-    paging: Annotated[Paging, Depends()],
-    bbox: Annotated[BBoxParams, Depends()],
-    filters: Annotated[RestFilters, Depends()],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    paging: PagingDep,
+    bbox: BBoxDep,
+    filters: RestFiltersDep,
+    crs: CrsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Filters: bbox (+bbox-crs), parameter, klasse, source, from/to (investigation date)."""
     await require_gemeente(ctx, code)
@@ -78,10 +85,10 @@ async def gemeente_locations(
 async def gemeente_bro(
     code: GemeenteCode,
     ctx: Annotated[Ctx, Depends(context)],
-    paging: Annotated[Paging, Depends()],
-    bbox: Annotated[BBoxParams, Depends()],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    paging: PagingDep,
+    bbox: BBoxDep,
+    crs: CrsDep,
+    fmt: FormatDep,
     type_: Annotated[
         str | None, Query(alias="type", description=f"Object type: {', '.join(BRO_TYPES)}.")
     ] = None,
@@ -99,7 +106,7 @@ async def gemeente_bro(
 
 @router.get("/{code}/metrics", summary="Data quality and soil quality of a gemeente", responses=METRICS_200)
 async def gemeente_metrics(
-    code: GemeenteCode, ctx: Annotated[Ctx, Depends(context)], fmt: Annotated[FormatParam, Depends()]
+    code: GemeenteCode, ctx: Annotated[Ctx, Depends(context)], fmt: FormatDep
 ) -> Response:
     """``metrics``: the row of quality_gemeente; ``parameters``: quality_gemeente_parameter (CSV: these)."""
     f = fmt.pick(ctx.request.headers.get("accept"))

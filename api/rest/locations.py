@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.context import Ctx, context
 from api.output import CSV, GEOJSON, rows_response
-from api.params import CrsParam, FormatParam
+from api.params import CrsDep, FormatDep
 from api.problems import not_found
 from api.queries.catalog import DataState
 from api.rest.common import ERRORS
@@ -98,8 +98,8 @@ WHERE l.id = $1 ORDER BY sm.id, m.id"""
 async def get_location(
     location_id: LocationId,
     ctx: Annotated[Ctx, Depends(context)],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    crs: CrsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Provenance: ``provenance.dataset.path`` (file), ``provenance.locator`` (row) per level."""
     out = crs.parse()

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from api.context import Ctx, context
 from api.output import CSV, GEOJSON, features_response, json_response, rows_response
-from api.params import CrsParam, FormatParam, Paging
+from api.params import CrsDep, FormatDep, PagingDep
 from api.problems import Problem, not_found
 from api.queries.features import fetch_one
 from api.rest.common import ERRORS, rest_query
@@ -43,9 +43,9 @@ async def _require(ctx: Ctx, od: str) -> str:
 @router.get("", summary="Omgevingsdiensten with their area on a date", responses=FEATURES_200)
 async def list_omgevingsdiensten(
     ctx: Annotated[Ctx, Depends(context)],
-    paging: Annotated[Paging, Depends()],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    paging: PagingDep,
+    crs: CrsDep,
+    fmt: FormatDep,
     on_date: Annotated[
         date | None, Query(alias="date", description="Membership date (default: today).")
     ] = None,
@@ -60,8 +60,8 @@ async def list_omgevingsdiensten(
 async def get_omgevingsdienst(
     od: OdId,
     ctx: Annotated[Ctx, Depends(context)],
-    crs: Annotated[CrsParam, Depends()],
-    fmt: Annotated[FormatParam, Depends()],
+    crs: CrsDep,
+    fmt: FormatDep,
     on_date: Annotated[
         date | None, Query(alias="date", description="Membership date (default: today).")
     ] = None,
@@ -89,7 +89,7 @@ async def get_omgevingsdienst(
 async def omgevingsdienst_metrics(
     od: OdId,
     ctx: Annotated[Ctx, Depends(context)],
-    fmt: Annotated[FormatParam, Depends()],
+    fmt: FormatDep,
     on_date: Annotated[
         date | None, Query(alias="date", description="Membership date (default: today).")
     ] = None,
