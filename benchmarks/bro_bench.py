@@ -15,10 +15,8 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from db import store  # noqa: E402
-from db.cluster import LocalCluster, free_port  # noqa: E402
+from db.cluster import throwaway_cluster  # noqa: E402
 from db.settings import StoreSettings  # noqa: E402
 
 SAMPLES = REPO / "data" / "samples" / "bro_cpt"
@@ -88,21 +86,10 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=2000)
     ap.add_argument("--big-mb", type=int, default=200)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="grondslag-bro-bench-"))
-    os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp / "pg", free_port())
-    try:
-        cluster.init()
-        cluster.start()
+    with throwaway_cluster("grondslag-bro-bench-") as cluster:
+        tmp = cluster.data_dir.parent
         settings = StoreSettings(data_dir=cluster.data_dir, pg_port=cluster.port, db_name="bench")
-        store.ensure_database(settings)
-        store.migrate(settings)
-        from db.seed import seed
-
-        engine = store.make_engine(settings)
-        with engine.begin() as conn:
-            seed(conn)
-        engine.dispose()
+        store.prepare(settings)
 
         size = replicate(tmp / "cpts", args.objects)
         seconds, rss, summary = ingest(settings, tmp / "cpts")
@@ -129,9 +116,6 @@ def main() -> None:
             f"= {loaded_big / s_big:,.0f} objects/s, peak memory {rss_big:,.0f} MB "
             f"(x{rss_big / rss_small:.2f} of the 10 MB file)"
         )
-    finally:
-        cluster.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

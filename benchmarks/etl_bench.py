@@ -21,7 +21,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from db import store  # noqa: E402
-from db.cluster import LocalCluster, free_port  # noqa: E402
+from db.cluster import throwaway_cluster  # noqa: E402
 from db.settings import StoreSettings  # noqa: E402
 
 PARAMETERS = [
@@ -157,21 +156,10 @@ def main() -> None:
     ap.add_argument("--measurements", type=int, default=1_000_000)
     ap.add_argument("--locations", type=int, default=50_000)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="grondslag-etl-bench-"))
-    os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp / "pg", free_port())
-    try:
-        cluster.init()
-        cluster.start()
+    with throwaway_cluster("grondslag-etl-bench-") as cluster:
+        tmp = cluster.data_dir.parent
         settings = StoreSettings(data_dir=cluster.data_dir, pg_port=cluster.port, db_name="bench")
-        store.ensure_database(settings)
-        store.migrate(settings)
-        from db.seed import seed
-
-        engine = store.make_engine(settings)
-        with engine.begin() as conn:
-            seed(conn)
-        engine.dispose()
+        store.prepare(settings)
         csv_path = tmp / "bench.csv"
         (tmp / "bench.yaml").write_text(MAPPING, encoding="utf-8")
         with psycopg.connect(settings.libpq_url) as conn:
@@ -204,11 +192,6 @@ def main() -> None:
             f"peak memory                  : {peak_mb:,.0f} MB (target < 2048 MB: "
             f"{'met' if peak_mb < 2048 else 'NOT met'})"
         )
-    finally:
-        cluster.remove()
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

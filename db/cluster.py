@@ -11,7 +11,10 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,3 +181,18 @@ class LocalCluster:
             self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.log_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def throwaway_cluster(prefix: str = "grondslag-") -> Iterator[LocalCluster]:
+    """A started cluster in a new temporary directory on a free port, removed afterwards (tests, benchmarks)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(tmp, 0o755)  # the postgres user must reach it when we run as root
+    cluster = LocalCluster(tmp / "pg", free_port())
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+        shutil.rmtree(tmp, ignore_errors=True)

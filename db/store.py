@@ -81,6 +81,20 @@ def store_status(settings: StoreSettings) -> StoreStatus:
         return StoreStatus(mode, masked, False, None, None, cluster, str(exc).splitlines()[0])
 
 
+def prepare(settings: StoreSettings) -> None:
+    """The start-up path: create the database (+ postgis), migrate to head, load the reference data."""
+    from db.seed import seed
+
+    ensure_database(settings)
+    migrate(settings)
+    engine = make_engine(settings)
+    try:
+        with engine.begin() as conn:
+            seed(conn)
+    finally:
+        engine.dispose()
+
+
 def alembic_config(settings: StoreSettings):
     """Alembic configuration pointing at db/migrations and the store's URL."""
     from alembic.config import Config

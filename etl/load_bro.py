@@ -17,35 +17,7 @@ from typing import Any
 
 import psycopg
 
-from etl.records import BroObject
-
-CPT_COLUMNS = (
-    "penetration_length",
-    "depth",
-    "elapsed_time",
-    "cone_resistance",
-    "corrected_cone_resistance",
-    "net_cone_resistance",
-    "magnetic_field_strength_x",
-    "magnetic_field_strength_y",
-    "magnetic_field_strength_z",
-    "magnetic_field_strength_total",
-    "electrical_conductivity",
-    "inclination_ew",
-    "inclination_ns",
-    "inclination_x",
-    "inclination_y",
-    "inclination_resultant",
-    "magnetic_inclination",
-    "magnetic_declination",
-    "local_friction",
-    "pore_ratio",
-    "temperature",
-    "pore_pressure_u1",
-    "pore_pressure_u2",
-    "pore_pressure_u3",
-    "friction_ratio",
-)
+from etl.records import CPT_COLUMNS, BroObject
 
 
 @dataclass(slots=True)

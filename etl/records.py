@@ -130,6 +130,37 @@ class HarmonisedBatch:
 # --- BRO ---------------------------------------------------------------------
 
 
+# CPT measurement columns, in the order of BRO's ConePenetrationTestResultRecord (cptcommon 1.x);
+# GEF quantities map onto the same names. The store has one column per name (bro_cpt_measurement).
+CPT_COLUMNS: tuple[str, ...] = (
+    "penetration_length",
+    "depth",
+    "elapsed_time",
+    "cone_resistance",
+    "corrected_cone_resistance",
+    "net_cone_resistance",
+    "magnetic_field_strength_x",
+    "magnetic_field_strength_y",
+    "magnetic_field_strength_z",
+    "magnetic_field_strength_total",
+    "electrical_conductivity",
+    "inclination_ew",
+    "inclination_ns",
+    "inclination_x",
+    "inclination_y",
+    "inclination_resultant",
+    "magnetic_inclination",
+    "magnetic_declination",
+    "local_friction",
+    "pore_ratio",
+    "temperature",
+    "pore_pressure_u1",
+    "pore_pressure_u2",
+    "pore_pressure_u3",
+    "friction_ratio",
+)
+
+
 @dataclass(slots=True)
 class CptData:
     """CPT measurement table: column name -> list of values (None for void)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from db import store
-from db.cluster import LocalCluster, free_port
+from db.cluster import LocalCluster, throwaway_cluster
 from db.settings import StoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,18 +34,8 @@ def pg_cluster() -> Iterator[LocalCluster]:
     if os.environ.get("GRONDSLAG_TEST_DATABASE_URL"):
         yield None  # type: ignore[misc]
         return
-    tmp = Path(tempfile.mkdtemp(prefix="grondslag-test-"))
-    os.chmod(tmp, 0o755)
-    cluster = LocalCluster(tmp / "pg", free_port())
-    cluster.init()
-    cluster.start()
-    try:
+    with throwaway_cluster("grondslag-test-") as cluster:
         yield cluster
-    finally:
-        cluster.remove()
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -62,14 +51,7 @@ def make_database(pg_cluster: LocalCluster | None, name: str) -> StoreSettings:
         s = StoreSettings(database_url=url)
     else:
         s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name=name)
-    store.ensure_database(s)
-    store.migrate(s)
-    from db.seed import seed
-
-    engine = store.make_engine(s)
-    with engine.begin() as conn:
-        seed(conn)
-    engine.dispose()
+    store.prepare(s)
     return s
 
 

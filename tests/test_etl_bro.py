@@ -168,3 +168,26 @@ def test_municipal_location_and_bro_object_at_same_place_and_date_are_linked(
         "JOIN location l ON l.id = k.location_id",
     )
     assert [(a, b, float(c)) for a, b, c in links] == [("NEAR-1", "CPT000000155283", 3.0)]
+
+
+def test_replacing_a_cpt_leaves_no_orphan_measurement_rows(etl_db: StoreSettings, tmp_path: Path) -> None:
+    src = data_file("samples", "bro_cpt", "brodata__CPT000000005925.xml")
+    assert run_cli(etl_db, "etl", "ingest", str(src)).returncode == 0
+    copy = tmp_path / "CPT000000005925_again.xml"
+    shutil.copy(src, copy)
+    assert run_cli(etl_db, "etl", "ingest", str(copy)).returncode == 0  # same bro_id: replaces
+    assert _q(etl_db, "SELECT count(*) FROM bro_cpt_measurement WHERE bro_id = 'CPT000000005925'") == [(179,)]
+    # a changed file at the same path replaces its dataset: the old objects and their rows go with it
+    copy.write_bytes(copy.read_bytes() + b"\n<!-- changed -->\n")
+    assert run_cli(etl_db, "etl", "ingest", str(copy)).returncode == 0
+    assert _q(etl_db, "SELECT count(*) FROM bro_cpt_measurement WHERE bro_id = 'CPT000000005925'") == [(179,)]
+    orphans = _q(
+        etl_db,
+        "SELECT count(*) FROM bro_cpt_measurement m WHERE NOT EXISTS "
+        "(SELECT 1 FROM bro_object b WHERE b.bro_id = m.bro_id)",
+    )
+    assert orphans == [(0,)]
+    with psycopg.connect(etl_db.libpq_url) as conn:
+        conn.execute("DELETE FROM dataset WHERE path LIKE %s", ("%CPT000000005925_again.xml",))
+        conn.commit()
+    assert _q(etl_db, "SELECT count(*) FROM bro_cpt_measurement WHERE bro_id = 'CPT000000005925'") == [(0,)]

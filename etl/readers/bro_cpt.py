@@ -37,38 +37,10 @@ from etl.readers.bro_xml import (
     number,
     text,
 )
-from etl.records import BroObject, CptData
+from etl.records import CPT_COLUMNS, BroObject, CptData
 
 VOID = -999999.0
 
-# Column order of the ConePenetrationTestResultRecord (BRO cptcommon 1.x).
-CPT_COLUMNS: tuple[str, ...] = (
-    "penetration_length",
-    "depth",
-    "elapsed_time",
-    "cone_resistance",
-    "corrected_cone_resistance",
-    "net_cone_resistance",
-    "magnetic_field_strength_x",
-    "magnetic_field_strength_y",
-    "magnetic_field_strength_z",
-    "magnetic_field_strength_total",
-    "electrical_conductivity",
-    "inclination_ew",
-    "inclination_ns",
-    "inclination_x",
-    "inclination_y",
-    "inclination_resultant",
-    "magnetic_inclination",
-    "magnetic_declination",
-    "local_friction",
-    "pore_ratio",
-    "temperature",
-    "pore_pressure_u1",
-    "pore_pressure_u2",
-    "pore_pressure_u3",
-    "friction_ratio",
-)
 # Column order of the DissipationTestResultRecord.
 DISSIPATION_COLUMNS: tuple[str, ...] = (
     "elapsed_time",

@@ -94,14 +94,7 @@ def api_store(settings: StoreSettings) -> StoreSettings:
     if settings.external:
         return settings
     s = StoreSettings(data_dir=settings.data_dir, pg_port=settings.pg_port, db_name=settings.db_name + "_api")
-    store.ensure_database(s)
-    store.migrate(s)
-    from db.seed import seed
-
-    eng = store.make_engine(s)
-    with eng.begin() as conn:
-        seed(conn)
-    eng.dispose()
+    store.prepare(s)
     return s
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from etl.errors import RecordError
-from etl.readers.bro_cpt import CPT_COLUMNS, DISSIPATION_COLUMNS, iter_cpts, read_cpts
-from etl.records import BroObject
+from etl.readers.bro_cpt import DISSIPATION_COLUMNS, iter_cpts, read_cpts
+from etl.records import CPT_COLUMNS, BroObject
 
 SAMPLE_DIRS = ("bro_cpt",)
 
