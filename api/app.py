@@ -74,7 +74,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     mount_map(app)
-    ops.install(app)
+    ops.install(app, access_log=settings.access_log)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

@@ -66,8 +66,9 @@ def _json_logger() -> logging.Logger:
 class RequestIdMiddleware:
     """X-Request-ID in and out, per-route metrics, one JSON log line per request (pure ASGI: cheap)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,25 +95,26 @@ class RequestIdMiddleware:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(seconds)
-            _json_logger().info(
-                json.dumps(
-                    {
-                        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                        "event": "request",
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "ms": round(seconds * 1000, 2),
-                    }
+            if self.access_log:
+                _json_logger().info(
+                    json.dumps(
+                        {
+                            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                            "event": "request",
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "route": route,
+                            "status": status,
+                            "ms": round(seconds * 1000, 2),
+                        }
+                    )
                 )
-            )
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, access_log: bool = True) -> None:
     """Add the request-id/metrics middleware and the /ready and /metrics routes."""
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, access_log=access_log)
     app.include_router(router)
 
 

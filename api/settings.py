@@ -19,6 +19,7 @@ class ApiSettings(StoreSettings):
     default_limit: int = Field(default=100, description="Page size when `limit` is not given.")
     pool_min: int = Field(default=2, description="Minimum connections in the API's database pool.")
     pool_max: int = Field(default=10, description="Maximum connections in the API's database pool.")
+    access_log: bool = Field(default=True, description="One JSON log line per request on stderr.")
     public_url: str | None = Field(default=None, description="Base URL for links when behind a proxy.")
     statement_timeout_ms: int = Field(
         default=30_000, description="PostgreSQL statement_timeout of the API's connections (ms)."

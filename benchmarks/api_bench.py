@@ -97,9 +97,10 @@ def ensure_tipg() -> Path | None:
 
 
 def start(cmd: list[str], env: dict, url: str, cwd: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    # stderr into a file, never an unread pipe: a full pipe would block the server's logging
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, text=True)
+    proc.log = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -108,7 +109,8 @@ def start(cmd: list[str], env: dict, url: str, cwd: Path) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.2)
         if proc.poll() is not None:
-            raise RuntimeError(f"{cmd[0]} exited: {proc.stderr.read()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"{cmd[0]} exited: {log.read()[-2000:]}")
     raise RuntimeError(f"{url} did not answer")
 
 
@@ -232,7 +234,12 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     try:
         g_port, t_port = free_port(), free_port()
-        env = {**os.environ, "GRONDSLAG_DATABASE_URL": settings.libpq_url, "GRONDSLAG_POOL_MIN": "2"}
+        env = {
+            **os.environ,
+            "GRONDSLAG_DATABASE_URL": settings.libpq_url,
+            "GRONDSLAG_POOL_MIN": "2",
+            "GRONDSLAG_ACCESS_LOG": "false",
+        }
         g = f"http://127.0.0.1:{g_port}"
         serve = ["--workers", "1", "--no-access-log", "--log-level", "warning"]
         g_cmd = [str(REPO / ".venv/bin/uvicorn"), "api.main:app", "--port", str(g_port), *serve]

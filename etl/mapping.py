@@ -410,3 +410,44 @@ def _model_of(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+# The fixed column names of the SIKB0101 reader's records (etl/readers/sikb0101.py), as a mapping:
+# SIKB0101 / BRO SAD files have a fixed structure, so their mapping files need no column section.
+SIKB0101_MAPPING: dict[str, Any] = {
+    "crs": "EPSG:28992",
+    "columns": {
+        "location_id": "location_id",
+        "location_type": "location_type",
+        "investigation_id": "project",
+        "sample_id": "sample_id",
+        "date": "date",
+        "depth_from": "depth_from_m",
+        "depth_to": "depth_to_m",
+        "x": "x",
+        "y": "y",
+        "crs": "crs",
+    },
+    "depth_unit": "m",
+    "decimal": ".",
+    "layout": "long",
+    "long": {"parameter": "parameter", "value": "value", "unit": "unit", "below_limit_flag": "limit_symbol"},
+}
+
+
+def complete_sikb0101_mapping(mapping: Mapping | None = None, path: str | Path | None = None) -> Mapping:
+    """A Mapping for SIKB0101 records: the built-in columns/layout, keeping name/gemeente/nulls of ``mapping``."""
+    doc: dict[str, Any] = {
+        "name": "sikb0101",
+        "multi": True,
+        "reader": {"type": "sikb0101", "file": str(path)},
+    }
+    if mapping is not None:
+        doc = mapping.model_dump(exclude_none=True, exclude={"columns", "layout", "long", "wide"})
+    doc.update(SIKB0101_MAPPING)
+    if mapping is not None and mapping.columns is not None:
+        doc["columns"] = mapping.columns.model_dump(exclude_none=True)
+    completed = mapping_from_dict(doc)
+    if mapping is not None and mapping.path is not None:
+        completed._path = mapping.path
+    return completed

@@ -54,7 +54,7 @@ from etl.harmonise.values import (
     ValueParser,
     parse_number,
 )
-from etl.mapping import Mapping
+from etl.mapping import Mapping, complete_sikb0101_mapping
 from etl.records import HarmonisedBatch, HMeasurement, QuarantineRecord, RawRecord
 
 _MISSING = object()
@@ -69,9 +69,7 @@ def harmonise(
     without ``columns`` gets the SIKB reader's built-in column mapping.
     """
     if mapping.columns is None and mapping.reader.kind == "sikb0101":
-        from etl.readers.sikb0101 import complete_mapping
-
-        mapping = complete_mapping(mapping)
+        mapping = complete_sikb0101_mapping(mapping)
     run = _Run(mapping, catalogue, today)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small, acyclic objects: the cyclic collector would only cost time

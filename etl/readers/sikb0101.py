@@ -8,8 +8,8 @@ Borehole / MeasurementPoint / Trench reached over ``sam:relatedSamplingFeature``
 the samples a composite sample is made of lie in between). Analyses on a borehole, filter or layer
 themselves (field measurements) are not sample analyses and are not read.
 
-``read`` yields one long-format RawRecord per sample analysis; ``read_batch`` harmonises them with
-the built-in mapping (:func:`complete_mapping`): the parameter is the SIKB domain-table URN
+``read`` yields one long-format RawRecord per sample analysis, with fixed column names that
+``etl.mapping.SIKB0101_MAPPING`` maps: the parameter is the SIKB domain-table URN
 (``urn:immetingen:parameter:id:1116``), matched through the catalogue's ``sikb_id``. Locations
 without geometry (the SIKB example file has none) end in quarantine as ``missing_coordinates``.
 Geometry is read with its ``srsName``; the axis order follows the CRS (EPSG:4326 is lat/lon) and
@@ -22,7 +22,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from etl.errors import SourceError
-from etl.records import HarmonisedBatch, Locator, RawRecord
+from etl.records import Locator, RawRecord
 
 GML_ID = "{http://www.opengis.net/gml/3.2}id"
 _HREF = "{http://www.w3.org/1999/xlink}href"
@@ -330,57 +329,6 @@ def _depth_m(value: str | None, unit: str | None) -> float | str | None:
         return round(float(value) * factor, 6)
     except ValueError:
         return value
-
-
-BUILTIN_MAPPING: dict[str, Any] = {
-    "crs": "EPSG:28992",
-    "columns": {
-        "location_id": "location_id",
-        "location_type": "location_type",
-        "investigation_id": "project",
-        "sample_id": "sample_id",
-        "date": "date",
-        "depth_from": "depth_from_m",
-        "depth_to": "depth_to_m",
-        "x": "x",
-        "y": "y",
-        "crs": "crs",
-    },
-    "depth_unit": "m",
-    "decimal": ".",
-    "layout": "long",
-    "long": {"parameter": "parameter", "value": "value", "unit": "unit", "below_limit_flag": "limit_symbol"},
-}
-
-
-def complete_mapping(mapping: Any = None, path: str | Path | None = None) -> Any:
-    """A Mapping for SIKB records: the built-in columns/layout, keeping name/gemeente/nulls of ``mapping``."""
-    from etl.mapping import mapping_from_dict
-
-    doc: dict[str, Any] = {
-        "name": "sikb0101",
-        "multi": True,
-        "reader": {"type": "sikb0101", "file": str(path)},
-    }
-    if mapping is not None:
-        doc = mapping.model_dump(exclude_none=True, exclude={"columns", "layout", "long", "wide"})
-    doc.update(BUILTIN_MAPPING)
-    if mapping is not None and mapping.columns is not None:
-        doc["columns"] = mapping.columns.model_dump(exclude_none=True)
-    completed = mapping_from_dict(doc)
-    if mapping is not None and mapping.path is not None:
-        completed._path = mapping.path
-    return completed
-
-
-def read_batch(
-    path: str | Path, catalogue: Any = None, *, today: date | None = None, mapping: Any = None
-) -> HarmonisedBatch:
-    """Read a SIKB0101 / BRO SAD file and harmonise it (parameters via SIKB id, units converted)."""
-    from etl.harmonise.parameters import Catalogue
-    from etl.harmonise.pipeline import harmonise
-
-    return harmonise(read(path), complete_mapping(mapping, path), catalogue or Catalogue.load(), today=today)
 
 
 def inspect(path: str | Path) -> dict[str, Any]:

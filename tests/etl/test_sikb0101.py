@@ -9,11 +9,19 @@ from pathlib import Path
 import pytest
 
 from etl.errors import SourceError
+from etl.harmonise.pipeline import harmonise
+from etl.mapping import complete_sikb0101_mapping
 from etl.readers import sikb0101
 
 SIKB = ("samples", "sikb0101", "garsikbconverter__WBB_BBK_BOTOVA_v14.2.0.xml")
 SAD_IMBROA = ("samples", "bro_sad", "broprogramma__v1.1.0_1_SAD_registrationRequest_IMBROA.xml")
 SAD_IMBRO = ("samples", "bro_sad", "broprogramma__v1.1.0_3_SAD_registrationRequest_IMBRO.xml")
+
+
+def _harmonised(path, catalogue, today=None):
+    """Read a SIKB0101 / SAD file and harmonise it with the built-in SIKB0101 mapping."""
+    mapping = complete_sikb0101_mapping(None, path)
+    return harmonise(sikb0101.read(path), mapping, catalogue, today=today)
 
 
 def test_sikb_file_samples_and_analyses(find_data) -> None:
@@ -33,7 +41,7 @@ def test_sikb_file_samples_and_analyses(find_data) -> None:
 
 
 def test_sikb_file_locations_without_geometry_are_quarantined(find_data, catalogue) -> None:
-    batch = sikb0101.read_batch(find_data(*SIKB), catalogue)
+    batch = _harmonised(find_data(*SIKB), catalogue)
     assert not batch.locations and not batch.samples and not batch.measurements
     assert [(q.reason, q.unit) for q in batch.quarantine] == [("missing_coordinates", "location")] * 2
     assert {q.location_key for q in batch.quarantine} == {"MP2", "MP3"}
@@ -56,7 +64,7 @@ def test_sad_message(parts, find_data, catalogue) -> None:
     assert info["sample_analyses"] == 16  # the other five are field measurements on borehole/filter/layer
     assert info["crs"] == ["EPSG:4326"]
 
-    batch = sikb0101.read_batch(path, catalogue, today=date(2026, 1, 1))
+    batch = _harmonised(path, catalogue, today=date(2026, 1, 1))
     (loc,) = batch.locations
     assert loc.key == "PB01"
     # gml:pos "52.00410874694697 4.358954632907231" (EPSG:4326, lat/lon) -> RD New
@@ -130,7 +138,7 @@ def test_other_prefixes_forward_references_and_rd_geometry(tmp_path: Path, catal
     assert rec.values["location_id"] == "MP1" and rec.values["location_type"] == "MeasurementPoint"
     assert (rec.values["x"], rec.values["y"], rec.values["crs"]) == (136500.25, 455800.5, "EPSG:28992")
     assert (rec.values["depth_from_m"], rec.values["depth_to_m"]) == (0.0, 0.5)
-    batch = sikb0101.read_batch(path, catalogue, today=date(2026, 1, 1))
+    batch = _harmonised(path, catalogue, today=date(2026, 1, 1))
     (m,) = batch.measurements
     assert (m.sample_key, m.parameter_code, m.value, m.unit) == ("M1", "Pb", 45.0, "mg/kg ds")
     assert (batch.locations[0].x, batch.locations[0].y) == (136500.25, 455800.5)
