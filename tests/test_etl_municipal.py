@@ -335,3 +335,33 @@ def test_killed_run_leaves_store_unchanged(etl_db: StoreSettings, loaded: dict, 
     assert _fingerprint(etl_db) == before
     # and the lock is free again: the next run works
     assert run_cli(etl_db, "etl", "runs", "--format", "json").returncode == 0
+
+
+def test_same_locations_from_another_source_are_linked_not_duplicated(
+    etl_db: StoreSettings, loaded: dict, tmp_path: Path
+) -> None:
+    mapping = _copy_source(tmp_path, "de_ronde_venen")
+    proc = run_cli(
+        etl_db,
+        "etl",
+        "ingest",
+        str(tmp_path / "export.csv"),
+        "--mapping",
+        str(mapping),
+        "--source",
+        "drv-second",
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = _rows(
+        etl_db,
+        """SELECT count(*), count(DISTINCT k.location_id_a), max(k.distance_m), bool_and(a.external_id = b.external_id)
+           FROM location_link k JOIN location a ON a.id = k.location_id_a JOIN location b ON b.id = k.location_id_b
+           JOIN dataset db ON db.id = b.dataset_id JOIN source s ON s.id = db.source_id
+           WHERE s.name = 'drv-second'""",
+    )
+    n_links, n_distinct, max_distance, same_ids = rows[0]
+    # every location of the second delivery is linked to the same location of the first (distance 0)
+    assert n_links >= _truth("de_ronde_venen_csv")["n_locations"]
+    assert n_distinct >= 390 and max_distance == 0 and same_ids
