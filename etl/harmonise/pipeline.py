@@ -297,33 +297,22 @@ class _Run:
                 )
                 continue
             try:  # all needed cells in one C call; columns absent from the mapping read a dummy column
-                (
-                    loc_raw,
-                    sid_raw,
-                    x_raw,
-                    y_raw,
-                    date_raw,
-                    from_raw,
-                    to_raw,
-                    label,
-                    raw_value,
-                    raw_unit,
-                    flag_raw,
-                ) = getter(vals)
+                cells = getter(vals)
             except KeyError:  # a record without some column: None for it
-                (
-                    loc_raw,
-                    sid_raw,
-                    x_raw,
-                    y_raw,
-                    date_raw,
-                    from_raw,
-                    to_raw,
-                    label,
-                    raw_value,
-                    raw_unit,
-                    flag_raw,
-                ) = (vals.get(n) for n in needed)
+                cells = tuple(vals.get(n) for n in needed)
+            (
+                loc_raw,
+                sid_raw,
+                x_raw,
+                y_raw,
+                date_raw,
+                from_raw,
+                to_raw,
+                label,
+                raw_value,
+                raw_unit,
+                flag_raw,
+            ) = cells
             if not c_date:
                 date_raw = None
             if not c_from:
