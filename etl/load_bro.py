@@ -10,14 +10,20 @@ connection and transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from etl.records import CPT_COLUMNS, BroObject
+
+FLOAT8_OID = 701
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)  # signature, flags, no extension
+COPY_TRAILER = struct.pack("!h", -1)
 
 
 @dataclass(slots=True)
@@ -120,7 +126,7 @@ def upsert_object(
 
 def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
     if obj.cpt is not None and obj.cpt.columns:
-        _copy_cpt_rows(conn, bro_id, obj.cpt.columns, obj.cpt.n_rows)
+        _copy_cpt_data(conn, bro_id, obj.cpt.columns, obj.cpt.n_rows)
         for no, test in enumerate(obj.cpt.dissipation_tests, start=1):
             conn.execute(
                 "INSERT INTO bro_cpt_dissipation (bro_id, test_no, penetration_length, data) VALUES (%s, %s, %s, %s)",
@@ -161,22 +167,42 @@ def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
         )
 
 
-def _copy_cpt_rows(conn: psycopg.Connection, bro_id: str, cols: dict, n: int) -> None:
-    """COPY the measurement table (binary COPY, rows assembled column-wise with zip)."""
+def float8_array(values: Sequence[float | None]) -> bytes:
+    """PostgreSQL binary ``float8[]`` (one dimension, lower bound 1; None -> NULL element), via numpy."""
+    a = np.asarray(values, dtype=np.float64)  # None -> nan
+    n = a.size
+    if n == 0:
+        return struct.pack("!iiI", 0, 0, FLOAT8_OID)  # PostgreSQL's empty array has no dimensions
+    null = np.isnan(a)
+    head = struct.pack("!iiIii", 1, int(null.any()), FLOAT8_OID, n, 1)
+    cells = np.empty(n, dtype=[("len", ">i4"), ("value", ">f8")])
+    cells["len"] = np.where(null, -1, 8)
+    cells["value"] = a
+    if not null.any():
+        return head + cells.tobytes()
+    keep = np.ones((n, 12), dtype=bool)
+    keep[null, 4:] = False  # a NULL element is its length (-1) only
+    return head + cells.view(np.uint8).reshape(n, 12)[keep].tobytes()
+
+
+def _field(data: bytes) -> bytes:
+    return struct.pack("!i", len(data)) + data
+
+
+def _copy_cpt_data(conn: psycopg.Connection, bro_id: str, cols: dict, n: int) -> None:
+    """Store the measurement table as one ``bro_cpt_data`` row: a binary COPY of one array per quantity."""
     known = [c for c in CPT_COLUMNS if c in cols]
-    unknown = [c for c in cols if c not in CPT_COLUMNS]
-    target = ["bro_id", "seq", *known] + (["extra"] if unknown else [])
-    columns = [[bro_id] * n, range(1, n + 1), *(cols[c] for c in known)]
+    unknown = {c: cols[c] for c in cols if c not in CPT_COLUMNS}
+    fields = [bro_id.encode(), struct.pack("!i", n), *(float8_array(cols[c]) for c in known)]
+    target = ["bro_id", "n_rows", *known]
     if unknown:
-        columns.append(
-            [json.dumps({c: cols[c][i] for c in unknown if cols[c][i] is not None}) for i in range(n)]
-        )
-    with conn.cursor().copy(
-        f"COPY bro_cpt_measurement ({', '.join(target)}) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(["text", "int4", *(["float8"] * len(known)), *(["jsonb"] if unknown else [])])
-        for row in zip(*columns, strict=True):
-            copy.write_row(row)
+        target.append("extra")
+        fields.append(b"\x01" + json.dumps(unknown, allow_nan=False, default=str).encode())
+    payload = b"".join(
+        [COPY_HEADER, struct.pack("!h", len(fields)), *(_field(f) for f in fields), COPY_TRAILER]
+    )
+    with conn.cursor().copy(f"COPY bro_cpt_data ({', '.join(target)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(payload)
 
 
 def load_objects(

@@ -39,7 +39,7 @@ def test_migrations_upgrade_and_downgrade_on_empty_database(pg_cluster: LocalClu
         "measurement",
         "quarantine",
         "bro_object",
-        "bro_cpt_measurement",
+        "bro_cpt_data",
         "etl_run",
         "parameter",
     } <= tables

@@ -68,9 +68,10 @@ INSERT INTO bro_object (bro_id, object_type, dataset_id, gemeente_code, research
 SELECT b.id, b.type, (SELECT id FROM dataset WHERE path LIKE '%test-bro%'), b.gm, DATE '2020-06-01' + b.n * 10,
        20 + b.n, ST_Translate(ST_PointOnSurface(g.geom), b.n * 50, b.n * 30)
 FROM (VALUES {bro}) b(id, type, gm, n) JOIN gemeente g ON g.code = b.gm;
-INSERT INTO bro_cpt_measurement (bro_id, seq, penetration_length, depth, cone_resistance, friction_ratio)
-SELECT b.bro_id, k, k * 0.02, k * 0.02, 1 + k * 0.01, 1.5 FROM bro_object b, generate_series(1, 50) k
-WHERE b.object_type = 'CPT';
+INSERT INTO bro_cpt_data (bro_id, n_rows, penetration_length, depth, cone_resistance, friction_ratio)
+SELECT b.bro_id, 50, array_agg(k * 0.02 ORDER BY k), array_agg(k * 0.02 ORDER BY k),
+       array_agg(1 + k * 0.01 ORDER BY k), array_agg(1.5 ORDER BY k)
+FROM bro_object b, generate_series(1, 50) k WHERE b.object_type = 'CPT' GROUP BY b.bro_id;
 INSERT INTO bro_borehole_layer (bro_id, seq, upper_boundary, lower_boundary, soil_name)
 SELECT b.bro_id, k, (k - 1) * 0.5, k * 0.5, 'zand' FROM bro_object b, generate_series(1, 4) k
 WHERE b.object_type LIKE 'BHR%';
