@@ -1,4 +1,5 @@
-"""Write one harmonised dataset into PostGIS: COPY into staging tables, then set-based SQL.
+"""Write one harmonised dataset into PostGIS: locations and samples by COPY into staging tables and
+set-based SQL, the (many) measurements by one binary COPY straight into ``measurement``.
 
 Everything happens on the caller's connection inside the caller's transaction, so a dataset
 loads all-or-nothing: a failure (or a killed process) leaves the store as it was before.
@@ -27,11 +28,6 @@ CREATE TEMP TABLE IF NOT EXISTS stg_sample (
     key text, location_key text, investigation_key text, depth_from_m double precision,
     depth_to_m double precision, sample_date date, lutum_pct double precision,
     organic_matter_pct double precision, locator text
-) ON COMMIT DROP;
-CREATE TEMP TABLE IF NOT EXISTS stg_measurement (
-    sample_key text, parameter_code text, value double precision, unit text,
-    below_detection_limit boolean, detection_limit double precision, reported_value text,
-    reported_unit text, locator text
 ) ON COMMIT DROP;
 """
 
@@ -100,7 +96,7 @@ def load_batch(
     quarantined as ``outside_province``.
     """
     conn.execute(STAGING_DDL)
-    for t in ("stg_location", "stg_investigation", "stg_sample", "stg_measurement"):
+    for t in ("stg_location", "stg_investigation", "stg_sample"):
         conn.execute(f"TRUNCATE {t}")
     investigations: dict[str, tuple] = {}
     with conn.cursor().copy(
@@ -152,24 +148,6 @@ def load_batch(
                     s.lutum_pct,
                     s.organic_matter_pct,
                     str(s.locator) if s.locator else None,
-                )
-            )
-    with conn.cursor().copy(
-        "COPY stg_measurement (sample_key, parameter_code, value, unit, below_detection_limit, "
-        "detection_limit, reported_value, reported_unit, locator) FROM STDIN"
-    ) as copy:
-        for m in batch.measurements:
-            copy.write_row(
-                (
-                    m.sample_key,
-                    m.parameter_code,
-                    m.value,
-                    m.unit,
-                    m.below_detection_limit,
-                    m.detection_limit,
-                    m.reported_value,
-                    m.reported_unit,
-                    str(m.locator) if m.locator else None,
                 )
             )
     return _merge(conn, batch, dataset_id, run_id, gemeente_code, tolerance_m, link_distance_m)
@@ -249,29 +227,7 @@ def _merge(
         """,
         {"ds": dataset_id},
     ).rowcount
-    conn.execute(
-        "CREATE TEMP TABLE stg_sample_id ON COMMIT DROP AS SELECT id, external_id FROM sample "
-        "WHERE dataset_id = %s",
-        (dataset_id,),
-    )
-    conn.execute("CREATE INDEX ON stg_sample_id (external_id)")
-    conn.execute("ANALYZE stg_sample_id")
-    unknown = conn.execute(
-        """SELECT DISTINCT m.parameter_code FROM stg_measurement m
-           WHERE NOT EXISTS (SELECT 1 FROM parameter p WHERE p.code = m.parameter_code)"""
-    ).fetchall()
-    if unknown:
-        raise ValueError(f"parameter codes not in the catalogue table: {sorted(r[0] for r in unknown)}")
-    result.measurements = conn.execute(
-        """
-        INSERT INTO measurement (sample_id, dataset_id, parameter_code, value, unit, below_detection_limit,
-                                 detection_limit, reported_value, reported_unit, locator)
-        SELECT s.id, %(ds)s, m.parameter_code, m.value, m.unit, coalesce(m.below_detection_limit, false),
-               m.detection_limit, m.reported_value, m.reported_unit, m.locator
-        FROM stg_measurement m JOIN stg_sample_id s ON s.external_id = m.sample_key
-        """,
-        {"ds": dataset_id},
-    ).rowcount
+    result.measurements = copy_measurements(conn, batch, dataset_id)
     insert_quarantine(conn, dataset_id, run_id, batch.quarantine)
     rows = conn.execute(
         "SELECT reason, count(*) FROM quarantine WHERE dataset_id = %s GROUP BY reason", (dataset_id,)
@@ -282,9 +238,48 @@ def _merge(
         "UPDATE dataset SET rows_read = %s, rows_loaded = %s, rows_quarantined = %s WHERE id = %s",
         (batch.rows_read, result.measurements, result.n_quarantined, dataset_id),
     )
-    for t in ("stg_placed", "stg_sample_id"):
-        conn.execute(f"DROP TABLE {t}")
+    conn.execute("DROP TABLE stg_placed")
     return result
+
+
+def copy_measurements(conn: psycopg.Connection, batch: HarmonisedBatch, dataset_id: int) -> int:
+    """COPY the measurements straight into ``measurement`` (binary), with the ids of the samples just
+    inserted; measurements of samples that were not loaded (their location quarantined) are left out."""
+    sample_ids = dict(
+        conn.execute("SELECT external_id, id FROM sample WHERE dataset_id = %s", (dataset_id,)).fetchall()
+    )
+    known = {r[0] for r in conn.execute("SELECT code FROM parameter")}
+    unknown = {m.parameter_code for m in batch.measurements} - known
+    if unknown:
+        raise ValueError(f"parameter codes not in the catalogue table: {sorted(unknown)}")
+    n = 0
+    get_id = sample_ids.get
+    with conn.cursor().copy(
+        "COPY measurement (sample_id, dataset_id, parameter_code, value, unit, below_detection_limit, "
+        "detection_limit, reported_value, reported_unit, locator) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "int8", "text", "float8", "text", "bool", "float8", "text", "text", "text"])
+        write = copy.write_row
+        for m in batch.measurements:
+            sample_id = get_id(m.sample_key)
+            if sample_id is None:
+                continue
+            write(
+                (
+                    sample_id,
+                    dataset_id,
+                    m.parameter_code,
+                    m.value,
+                    m.unit,
+                    bool(m.below_detection_limit),
+                    m.detection_limit,
+                    m.reported_value,
+                    m.reported_unit,
+                    str(m.locator) if m.locator else None,
+                )
+            )
+            n += 1
+    return n
 
 
 def link_locations(conn: psycopg.Connection, dataset_id: int, distance_m: float) -> int:

@@ -41,3 +41,43 @@ def test_unknown_parameter_code_aborts_the_dataset(etl_db: StoreSettings) -> Non
             result = load_batch(conn, _batch("Pb"), dataset_id=ds, run_id=None, gemeente_code="GM0344")
         assert (result.locations, result.samples, result.measurements) == (1, 1, 1)
         assert conn.execute("SELECT gemeente_code FROM location").fetchone()[0] == "GM0344"
+
+
+def test_measurements_go_with_their_samples_without_a_foreign_key(etl_db: StoreSettings) -> None:
+    """Measurements carry the sample ids the loader just inserted; deleting the dataset, a location or
+    a sample deletes them too (statement trigger), and a quarantined location's measurements are not loaded."""
+    batch = HarmonisedBatch(
+        locations=[
+            HLocation("A", 136000.0, 456000.0),
+            HLocation("B", 136100.0, 456100.0),
+            HLocation("FAR", 190000.0, 456000.0),  # outside gemeente Utrecht: quarantined
+        ],
+        samples=[HSample(f"S{k}", k, 0.0, 0.5, date(2020, 1, 1)) for k in ("A", "B", "FAR")],
+        measurements=[
+            HMeasurement(f"S{k}", p, 5.0, "mg/kg ds") for k in ("A", "B", "FAR") for p in ("Pb", "Zn")
+        ],
+        rows_read=6,
+    )
+    with psycopg.connect(etl_db.libpq_url) as conn:
+        source = conn.execute(
+            "INSERT INTO source (name, kind) VALUES ('loader-trigger-test', 'test') RETURNING id"
+        ).fetchone()[0]
+        ds = replace_dataset(conn, source_id=source, run_id=None, path="t.csv", sha256="1" * 64, fmt="csv")
+        result = load_batch(conn, batch, dataset_id=ds, run_id=None, gemeente_code="GM0344")
+        assert (result.locations, result.samples, result.measurements) == (2, 2, 4)
+        assert result.quarantined == {"outside_gemeente": 1}
+        pairs = conn.execute(
+            "SELECT s.external_id, m.parameter_code FROM measurement m JOIN sample s ON s.id = m.sample_id "
+            "WHERE m.dataset_id = %s ORDER BY 1, 2",
+            (ds,),
+        ).fetchall()
+        assert pairs == [("SA", "Pb"), ("SA", "Zn"), ("SB", "Pb"), ("SB", "Zn")]
+        conn.execute("DELETE FROM location WHERE dataset_id = %s AND external_id = 'A'", (ds,))
+        assert conn.execute("SELECT count(*) FROM measurement WHERE dataset_id = %s", (ds,)).fetchone() == (
+            2,
+        )
+        conn.execute("DELETE FROM dataset WHERE id = %s", (ds,))
+        assert conn.execute("SELECT count(*) FROM measurement WHERE dataset_id = %s", (ds,)).fetchone() == (
+            0,
+        )
+        conn.rollback()
