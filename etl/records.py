@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Locator:
-    """Where a record sits in its file: enough for a person to find it again."""
+class Locator(NamedTuple):
+    """Where a record sits in its file: enough for a person to find it again.
+
+    Immutable; a named tuple because readers create one per row (a frozen dataclass costs ~1 µs more
+    per instance, a second per million rows).
+    """
 
     file: str
     sheet: str | None = None  # XLSX sheet or vector layer
@@ -23,6 +26,8 @@ class Locator:
     line: int | None = None  # line number in text sources (GEF)
 
     def __str__(self) -> str:
+        if self.sheet is None and self.xpath is None and self.line is None and self.row is not None:
+            return f"{self.file}, row {self.row}"  # the common case (CSV rows): one f-string
         parts = [self.file]
         if self.sheet:
             parts.append(f"sheet/layer {self.sheet!r}")
@@ -35,16 +40,7 @@ class Locator:
         return ", ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self._asdict().items() if v is not None}
-
-    def _asdict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "sheet": self.sheet,
-            "row": self.row,
-            "xpath": self.xpath,
-            "line": self.line,
-        }
+        return {k: v for k, v in zip(self._fields, self, strict=True) if v is not None}
 
 
 @dataclass(slots=True)

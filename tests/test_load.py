@@ -45,7 +45,7 @@ def test_unknown_parameter_code_aborts_the_dataset(etl_db: StoreSettings) -> Non
 
 def test_measurements_go_with_their_samples_without_a_foreign_key(etl_db: StoreSettings) -> None:
     """Measurements carry the sample ids the loader just inserted; deleting the dataset, a location or
-    a sample deletes them too (statement trigger), and a quarantined location's measurements are not loaded."""
+    a sample deletes them too (trigger), and a quarantined location's measurements are not loaded."""
     batch = HarmonisedBatch(
         locations=[
             HLocation("A", 136000.0, 456000.0),

@@ -216,3 +216,24 @@ def test_backup_and_restore_roundtrip(pg_cluster: LocalCluster, tmp_path: Path) 
         assert conn.execute(sa.text("SELECT count(*) FROM omgevingsdienst_membership")).scalar() == 55
         assert conn.execute(sa.text("SELECT count(*) FROM gemeente")).scalar() == 26
     eng.dispose()
+
+
+def test_every_foreign_key_column_is_indexed(engine: sa.Engine) -> None:
+    """Deleting a dataset cascades through every foreign key; an unindexed referencing column makes each
+    deleted row scan a whole table (a changed-file reload of 50,000 linked locations took 75 s)."""
+    with engine.connect() as conn:
+        unindexed = (
+            conn.execute(
+                sa.text(
+                    """SELECT c.conrelid::regclass::text || '.' || a.attname
+                   FROM pg_constraint c
+                   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                   JOIN pg_namespace n ON n.oid = c.connamespace AND n.nspname = 'public'
+                   WHERE c.contype = 'f' AND NOT EXISTS (
+                       SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])"""
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert unindexed == []

@@ -122,3 +122,13 @@ def test_gc_is_restored(tmp_path: Path) -> None:
     next(gen)
     gen.close()
     assert gc.isenabled()
+
+
+def test_locator_text_names_file_sheet_row_line_and_path() -> None:
+    from etl.records import Locator
+
+    assert str(Locator("a.csv", row=17)) == "a.csv, row 17"
+    assert str(Locator("a.xlsx", sheet="Analyses", row=3)) == "a.xlsx, sheet/layer 'Analyses', row 3"
+    assert str(Locator("b.gef", line=12)) == "b.gef, line 12"
+    assert str(Locator("c.xml", xpath="/a/b[2]")) == "c.xml, /a/b[2]"
+    assert str(Locator("d.csv")) == "d.csv"
