@@ -42,14 +42,13 @@ class BroLoadResult:
         return self.inserted + self.replaced + self.linked
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+def _json(value: Any) -> str:
+    """JSON text of reader attributes (dates as ISO 8601; anything else unknown as its text)."""
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def object_id(obj: BroObject, sha256: str, file_name: str) -> str:
@@ -75,14 +74,14 @@ def upsert_object(
         "WHERE bro_id = %s FOR UPDATE",
         (bro_id,),
     ).fetchone()
-    raw = _jsonable(obj.attributes) | {"locator": str(obj.locator) if obj.locator else None}
+    raw = dict(obj.attributes) | {"locator": str(obj.locator) if obj.locator else None}
     if existing:
         stored_format, stored_date = existing
         if obj.source_format == "GEF" and stored_format != "GEF":
             conn.execute(
                 "UPDATE bro_object SET raw = jsonb_set(coalesce(raw, '{}'), '{gef}', %s::jsonb) WHERE bro_id = %s",
                 (
-                    json.dumps({"dataset_id": dataset_id, "file": file_name, "attributes": raw}, default=str),
+                    _json({"dataset_id": dataset_id, "file": file_name, "attributes": raw}),
                     bro_id,
                 ),
             )
@@ -115,7 +114,7 @@ def upsert_object(
             "fd": obj.final_depth,
             "vd": obj.vertical_datum,
             "off": obj.offset,
-            "raw": json.dumps(raw, default=str, ensure_ascii=False),
+            "raw": _json(raw),
             "x": obj.x,
             "y": obj.y,
         },
@@ -130,7 +129,7 @@ def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
         for no, test in enumerate(obj.cpt.dissipation_tests, start=1):
             conn.execute(
                 "INSERT INTO bro_cpt_dissipation (bro_id, test_no, penetration_length, data) VALUES (%s, %s, %s, %s)",
-                (bro_id, no, test.get("penetration_length"), json.dumps(_jsonable(test), default=str)),
+                (bro_id, no, test.get("penetration_length"), _json(test)),
             )
     if obj.layers:
         with conn.cursor().copy(
@@ -146,7 +145,7 @@ def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
                         layer.lower_boundary,
                         layer.soil_name,
                         layer.classification,
-                        json.dumps(_jsonable(layer.admixtures)) if layer.admixtures else None,
+                        _json(layer.admixtures) if layer.admixtures else None,
                         layer.colour,
                         layer.description_kind,
                     )
@@ -162,7 +161,7 @@ def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
                 tube.screen_bottom,
                 tube.tube_top,
                 tube.tube_type,
-                json.dumps(_jsonable(tube.attributes)) if tube.attributes else None,
+                _json(tube.attributes) if tube.attributes else None,
             ),
         )
 
