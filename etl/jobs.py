@@ -106,7 +106,7 @@ def bro_job(path: Path, *, source: str = "bro", kind: str | None = None) -> Job:
         counter = {"read": 0}
 
         def good_objects():  # streamed: one object in memory at a time
-            for item in read_bro(path):
+            for item in read_bro(path, kind):
                 counter["read"] += 1
                 if isinstance(item, RecordError):
                     rejected.append(

@@ -216,10 +216,9 @@ class EtlRunner:
                 with conn.transaction(force_rollback=self.dry_run):
                     # all-or-nothing stays; only the wait for the WAL flush at commit is skipped (a
                     # crash of the machine right after the run may lose that run, never half of it)
-                    conn.execute("SET LOCAL synchronous_commit = off")
-                    # the loader's set-based statements are simple; JIT-compiling them (the planner
-                    # asks for it on big staging tables) cost ~0.5 s per statement and saved nothing
-                    conn.execute("SET LOCAL jit = off")
+                    # (and JIT: the loader's set-based statements are simple; compiling them, which
+                    # the planner asks for on big staging tables, cost ~0.5 s each and saved nothing)
+                    conn.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
                     source_id = self._source_id(conn, job)
                     result = job.load(conn, source_id, run_id, sha)
                 result.status = "checked" if self.dry_run else "loaded"

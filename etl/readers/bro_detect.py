@@ -63,12 +63,14 @@ def detect(path: str | Path) -> str:
     raise SourceError(file, "unknown format: no XML root element and no GEF header", where="line 1")
 
 
-def read_bro(path: str | Path) -> Iterator[BroObject | RecordError]:
+def read_bro(path: str | Path, kind: str | None = None) -> Iterator[BroObject | RecordError]:
     """Objects of any BRO XML or GEF file (BroObject per good object, RecordError per bad one).
 
-    Detection runs now (SourceError/DelegatedFormat are raised by this call); reading is lazy.
+    Detection runs now unless ``kind`` (from :func:`detect`) is given (SourceError/DelegatedFormat
+    are raised by this call); reading is lazy.
     """
-    kind = detect(path)
+    if kind is None:
+        kind = detect(path)
     if kind.startswith("GEF-"):
         return iter_gef(path)
     if kind == "SAD":
