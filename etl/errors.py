@@ -8,6 +8,18 @@ from etl.records import Locator
 class GrondslagError(Exception):
     """Base class of every error Grondslag raises on purpose."""
 
+    def __reduce__(self):
+        # picklable whatever a subclass's __init__ takes (errors and quarantined records cross from
+        # the read-ahead worker process): rebuilt from the message and the attributes, not __init__
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[Exception], args: tuple, state: dict) -> Exception:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class ConfigError(GrondslagError):
     """A mapping file or setting is wrong (CLI exit code 2)."""

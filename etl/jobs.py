@@ -13,6 +13,7 @@ from etl.harmonise.pipeline import harmonise_source
 from etl.load import insert_quarantine, load_batch, replace_dataset
 from etl.load_bro import link_bro_to_locations, load_objects
 from etl.mapping import Mapping, load_mapping, mapping_from_dict
+from etl.readahead import ReadAhead
 from etl.readers.bro_detect import detect, read_bro
 from etl.records import QuarantineRecord
 from etl.run import DatasetSummary, Job, expand_paths
@@ -101,12 +102,20 @@ def bro_job(path: Path, *, source: str = "bro", kind: str | None = None) -> Job:
         job.source_kind = "bro"
         return job
 
+    readahead: list[ReadAhead] = []
+
+    def prefetch(ahead: ReadAhead) -> None:
+        if not readahead:
+            readahead.append(ahead)
+        ahead.submit(path, kind)
+
     def load(conn: psycopg.Connection, source_id: int, run_id: int | None, sha: str) -> DatasetSummary:
         rejected: list[QuarantineRecord] = []
         counter = {"read": 0}
+        parsed = readahead[0].take(path) if readahead else None
 
-        def good_objects():  # streamed: one object in memory at a time
-            for item in read_bro(path, kind):
+        def good_objects():  # streamed: one object in memory at a time (or the few read ahead)
+            for item in parsed if parsed is not None else read_bro(path, kind):
                 counter["read"] += 1
                 if isinstance(item, RecordError):
                     rejected.append(
@@ -140,7 +149,9 @@ def bro_job(path: Path, *, source: str = "bro", kind: str | None = None) -> Job:
             dataset_id=dataset_id,
         )
 
-    return Job(source=source, path=path, display=display, kind="bro", load=load, source_kind="bro")
+    return Job(
+        source=source, path=path, display=display, kind="bro", load=load, source_kind="bro", prefetch=prefetch
+    )
 
 
 def jobs_for_sources(sources_dir: Path, names: list[str] | None) -> list[Job]:

@@ -20,6 +20,7 @@ import psycopg
 
 from etl.errors import ConfigError, GrondslagError, SourceError
 from etl.progress import Reporter
+from etl.readahead import ReadAhead
 
 LOCK_KEY = 0x6772_6F6E  # "gron": the advisory lock of ETL runs
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
@@ -90,6 +91,8 @@ class Job:
     source_kind: str = "municipal"
     gemeente_code: str | None = None
     mapping_path: str | None = None
+    # optional: hand the file to the read-ahead worker before its turn (BRO files)
+    prefetch: Callable[[ReadAhead], None] | None = None
 
 
 def sha256_of(path: Path) -> str:
@@ -149,10 +152,17 @@ class EtlRunner:
         summary = RunSummary(run_id, "running")
         self.reporter.event("run_started", run_id=run_id, datasets=len(jobs), dry_run=self.dry_run)
         self.reporter.start(len(jobs))
+        ahead = [j for j in jobs if j.prefetch is not None]
         try:
-            for job in jobs:
-                summary.datasets.append(self._one(control, job, run_id))
-                self.reporter.advance()
+            with ReadAhead() as readahead:
+                for i, job in enumerate(jobs):
+                    if len(ahead) > 1:  # more than one file: parse the next ones while this one loads
+                        for upcoming in jobs[i + 1 : i + 1 + readahead.window]:
+                            if upcoming.prefetch is not None:
+                                upcoming.prefetch(readahead)
+                    summary.datasets.append(self._one(control, job, run_id))
+                    readahead.discard(job.path)  # not taken when the file was unchanged or failed
+                    self.reporter.advance()
         finally:
             self.reporter.stop()
         loaded = [d for d in summary.datasets if d.status == "loaded"]
