@@ -12,11 +12,13 @@ Target (issue "BRO ingest"): >= 100 CPT objects/s including the load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -61,7 +63,29 @@ def big_file(path: Path, min_mb: int) -> int:
     return n
 
 
-def ingest(settings: StoreSettings, target: Path) -> tuple[float, float, dict]:
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in task.read_text().split()]
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ingest(settings: StoreSettings, target: Path) -> tuple[float, float, float, dict]:
+    """Run ``etl ingest``; returns seconds, peak RSS of the process, peak RSS of its whole process
+    tree (the process plus the read-ahead worker), and the JSON summary."""
     env = dict(os.environ, GRONDSLAG_DATABASE_URL=settings.libpq_url)
     cmd = [
         sys.executable,
@@ -73,12 +97,25 @@ def ingest(settings: StoreSettings, target: Path) -> tuple[float, float, dict]:
         str(target),
     ]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    peak_tree = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.wait(0.05):
+            peak_tree = max(peak_tree, sum(_rss_mb(p) for p in _tree(proc.pid)))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
     if proc.returncode not in (0, 1):
-        raise SystemExit(proc.stderr[-3000:])
-    rss = int(re.findall(r"MAXRSS (\d+)", proc.stderr)[-1]) / 1024
-    return seconds, rss, json.loads(proc.stdout)
+        raise SystemExit(stderr[-3000:])
+    rss = int(re.findall(r"MAXRSS (\d+)", stderr)[-1]) / 1024
+    return seconds, rss, max(peak_tree, rss), json.loads(stdout)
 
 
 def main() -> None:
@@ -92,20 +129,21 @@ def main() -> None:
         store.prepare(settings)
 
         size = replicate(tmp / "cpts", args.objects)
-        seconds, rss, summary = ingest(settings, tmp / "cpts")
+        seconds, rss, rss_tree, summary = ingest(settings, tmp / "cpts")
         loaded = sum(d["bro_objects"] for d in summary["datasets"])
         print(
             f"folder: {args.objects:,} CPT files ({size / 1e6:.0f} MB) -> {loaded:,} objects loaded "
             f"in {seconds:.1f} s = {loaded / seconds:,.0f} objects/s (target >= 100: "
-            f"{'met' if loaded / seconds >= 100 else 'NOT met'}); peak memory {rss:,.0f} MB"
+            f"{'met' if loaded / seconds >= 100 else 'NOT met'}); peak memory {rss:,.0f} MB "
+            f"({rss_tree:,.0f} MB with the read-ahead worker)"
         )
 
         small = tmp / "small.xml"
         n_small = big_file(small, 10)
-        s_small, rss_small, _ = ingest(settings, small)
+        s_small, rss_small, _, _ = ingest(settings, small)
         big = tmp / "big.xml"
         n_big = big_file(big, args.big_mb)
-        s_big, rss_big, summary_big = ingest(settings, big)
+        s_big, rss_big, _, summary_big = ingest(settings, big)
         loaded_big = sum(d["bro_objects"] for d in summary_big["datasets"])
         print(
             f"one file of {small.stat().st_size / 1e6:,.0f} MB ({n_small} CPTs): {s_small:.1f} s, "
