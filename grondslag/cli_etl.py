@@ -52,12 +52,24 @@ def _after_load() -> dict[str, float]:
         engine.dispose()
 
 
-def _execute(jobs: list[etl_jobs.Job], fmt: Format, dry_run: bool, command: str) -> None:
+RefreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--refresh/--no-refresh",
+        help="Refresh the quality views after loading (default). --no-refresh: leave that to a later "
+        "`grondslag quality refresh`, e.g. after a batch of separate ingest calls.",
+    ),
+]
+
+
+def _execute(
+    jobs: list[etl_jobs.Job], fmt: Format, dry_run: bool, command: str, refresh: bool = True
+) -> None:
     settings = StoreSettings()
     reporter = default_reporter(force_json=fmt is Format.json and not sys.stderr.isatty())
     runner = EtlRunner(settings.libpq_url, reporter, command=command, dry_run=dry_run)
     try:
-        summary = runner.run(jobs, after_load=_after_load)
+        summary = runner.run(jobs, after_load=_after_load if refresh else None)
     except RunLocked as exc:
         raise _fail(str(exc), EXIT_LOCKED) from None
     except psycopg.OperationalError as exc:
@@ -101,6 +113,7 @@ def run(
     ] = None,
     sources_dir: Annotated[Path, typer.Option(help="Folder with the mapping files.")] = SOURCES_DIR,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report without writing.")] = False,
+    refresh: RefreshOpt = True,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run configured sources (mapping files in sources/)."""
@@ -110,7 +123,7 @@ def run(
         jobs = etl_jobs.jobs_for_sources(sources_dir, None if all_sources else source)
     except (ConfigError, SourceError) as exc:
         raise _fail(str(exc)) from None
-    _execute(jobs, fmt, dry_run, "etl run " + ("--all" if all_sources else " ".join(source or [])))
+    _execute(jobs, fmt, dry_run, "etl run " + ("--all" if all_sources else " ".join(source or [])), refresh)
 
 
 @app.command()
@@ -123,6 +136,7 @@ def ingest(
         str | None, typer.Option(help="Source name to record (default: from mapping/file).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report without writing.")] = False,
+    refresh: RefreshOpt = True,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Load files ad hoc: a municipal export with --mapping, or BRO IMBRO XML / GEF (type detected)."""
@@ -131,7 +145,7 @@ def ingest(
             jobs = etl_jobs.jobs_for_paths(paths, mapping=mapping, source=source, workdir=Path(work))
         except (ConfigError, SourceError) as exc:
             raise _fail(str(exc)) from None
-        _execute(jobs, fmt, dry_run, "etl ingest " + " ".join(map(str, paths)))
+        _execute(jobs, fmt, dry_run, "etl ingest " + " ".join(map(str, paths)), refresh)
 
 
 @app.command()

@@ -231,12 +231,23 @@ def test_changed_file_replaces_exactly_its_dataset(
         str(mapping),
         "--source",
         "drv-copy",
+        "--no-refresh",
         "--format",
         "json",
     )
     assert second.returncode == 0, second.stderr
     d1 = json.loads(first.stdout)["datasets"][0]
     d2 = json.loads(second.stdout)["datasets"][0]
+    # the first call refreshed the quality views, the second (--no-refresh) left them as they were
+    assert "quality_source" in json.loads(first.stdout)["views_refreshed"]
+    assert json.loads(second.stdout)["views_refreshed"] == {}
+    per_source = (
+        "SELECT q.n_measurements FROM quality_source q JOIN source s ON s.id = q.source_id "
+        "WHERE s.name = 'drv-copy'"
+    )
+    assert _rows(etl_db, per_source) == [(d1["measurements"],)]
+    assert run_cli(etl_db, "quality", "refresh").returncode == 0
+    assert _rows(etl_db, per_source) == [(d2["measurements"],)]
     assert d2["status"] == "loaded" and d2["dataset_id"] != d1["dataset_id"]
     assert 0 < d1["measurements"] - d2["measurements"] <= 15
     counts = _rows(
