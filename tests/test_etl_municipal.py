@@ -201,19 +201,16 @@ def test_changed_file_replaces_exactly_its_dataset(
 ) -> None:
     mapping = _copy_source(tmp_path, "de_ronde_venen")
     csv = tmp_path / "export.csv"
-    first = run_cli(
-        etl_db,
-        "etl",
-        "ingest",
-        str(csv),
-        "--mapping",
-        str(mapping),
-        "--source",
-        "drv-copy",
-        "--format",
-        "json",
-    )
-    assert first.returncode == 0, first.stderr
+
+    def ingest(*extra: str):
+        proc = run_cli(
+            etl_db, "etl", "ingest", str(csv), "--mapping", str(mapping), "--source", "drv-copy", *extra,
+            "--format", "json",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    first = ingest()
     others_before = _rows(
         etl_db,
         "SELECT count(*) FROM measurement m JOIN dataset d ON d.id = m.dataset_id "
@@ -222,20 +219,7 @@ def test_changed_file_replaces_exactly_its_dataset(
     # drop the last data row: a changed file
     lines = csv.read_bytes().split(b"\r\n")
     csv.write_bytes(b"\r\n".join(lines[:-2] + [b""]))
-    second = run_cli(
-        etl_db,
-        "etl",
-        "ingest",
-        str(csv),
-        "--mapping",
-        str(mapping),
-        "--source",
-        "drv-copy",
-        "--no-refresh",
-        "--format",
-        "json",
-    )
-    assert second.returncode == 0, second.stderr
+    second = ingest("--no-refresh")
     d1 = json.loads(first.stdout)["datasets"][0]
     d2 = json.loads(second.stdout)["datasets"][0]
     # the first call refreshed the quality views, the second (--no-refresh) left them as they were
