@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -13,10 +14,12 @@ from etl.harmonise.pipeline import harmonise_source
 from etl.load import insert_quarantine, load_batch, replace_dataset
 from etl.load_bro import link_bro_to_locations, load_objects
 from etl.mapping import Mapping, load_mapping, mapping_from_dict
-from etl.readahead import ReadAhead
 from etl.readers.bro_detect import detect, read_bro
 from etl.records import QuarantineRecord
 from etl.run import DatasetSummary, Job, expand_paths
+
+if TYPE_CHECKING:
+    from etl.readahead import ReadAhead
 
 __all__ = ["Job", "jobs_for_sources", "jobs_for_paths", "municipal_job", "bro_job"]
 

@@ -14,13 +14,15 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from etl.errors import ConfigError, GrondslagError, SourceError
 from etl.progress import Reporter
-from etl.readahead import ReadAhead
+
+if TYPE_CHECKING:
+    from etl.readahead import ReadAhead
 
 LOCK_KEY = 0x6772_6F6E  # "gron": the advisory lock of ETL runs
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
@@ -152,18 +154,24 @@ class EtlRunner:
         summary = RunSummary(run_id, "running")
         self.reporter.event("run_started", run_id=run_id, datasets=len(jobs), dry_run=self.dry_run)
         self.reporter.start(len(jobs))
-        ahead = [j for j in jobs if j.prefetch is not None]
+        readahead = None
+        if sum(j.prefetch is not None for j in jobs) > 1:  # several BRO files: parse ahead in a worker
+            from etl.readahead import ReadAhead
+
+            readahead = ReadAhead()
         try:
-            with ReadAhead() as readahead:
-                for i, job in enumerate(jobs):
-                    if len(ahead) > 1:  # more than one file: parse the next ones while this one loads
-                        for upcoming in jobs[i + 1 : i + 1 + readahead.window]:
-                            if upcoming.prefetch is not None:
-                                upcoming.prefetch(readahead)
-                    summary.datasets.append(self._one(control, job, run_id))
+            for i, job in enumerate(jobs):
+                if readahead is not None:
+                    for upcoming in jobs[i + 1 : i + 1 + readahead.window]:
+                        if upcoming.prefetch is not None:
+                            upcoming.prefetch(readahead)
+                summary.datasets.append(self._one(control, job, run_id))
+                if readahead is not None:
                     readahead.discard(job.path)  # not taken when the file was unchanged or failed
-                    self.reporter.advance()
+                self.reporter.advance()
         finally:
+            if readahead is not None:
+                readahead.close()
             self.reporter.stop()
         loaded = [d for d in summary.datasets if d.status == "loaded"]
         if loaded and after_load and not self.dry_run:
