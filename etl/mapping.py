@@ -28,11 +28,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from etl.errors import ConfigError
-from etl.harmonise.coordinates import normalise_crs
-from etl.harmonise.values import DEFAULT_NON_NUMERIC, DEFAULT_UNQUANTIFIED
 from etl.records import RawRecord
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -210,6 +209,17 @@ class LongSpec(BaseModel):
 
 
 NullMeaning = Literal["not_analysed", "non_numeric_value"]
+
+# defaults of a mapping file (the harmonisation's value parser uses the same)
+DEFAULT_NON_NUMERIC: tuple[str, ...] = ("n.b.", "nb", "n.b", "-", "--", "?", "nvt", "n.v.t.", "n.a.")
+DEFAULT_UNQUANTIFIED: tuple[str, ...] = ("rg", "r.g.", "rapportagegrens", "dl", "detectiegrens", "bg")
+
+
+def normalise_crs(text: str) -> str:
+    """``EPSG:xxxx`` (or the input when pyproj has no EPSG code for it); raises CRSError."""
+    parsed = CRS.from_user_input(text)
+    epsg = parsed.to_epsg()
+    return f"EPSG:{epsg}" if epsg else parsed.to_string()
 
 
 class NullSpec(BaseModel):

@@ -120,13 +120,6 @@ def to_rd(xs: Sequence[float], ys: Sequence[float], crs: str) -> tuple[np.ndarra
     return _transformer(crs).transform(x, y)
 
 
-def normalise_crs(text: str) -> str:
-    """``EPSG:xxxx`` (or the input when pyproj has no EPSG code for it); raises CRSError."""
-    parsed = CRS.from_user_input(text)
-    epsg = parsed.to_epsg()
-    return f"EPSG:{epsg}" if epsg else parsed.to_string()
-
-
 def coord_decimals(raw: object) -> int | None:
     """Number of decimals of a coordinate as delivered (``119058,57`` -> 2, ``141163.1`` -> 1)."""
     if raw is None or isinstance(raw, bool):

@@ -19,13 +19,12 @@ from etl.harmonise.coordinates import (
     coord_decimals,
     detect_crs,
     is_swapped,
-    normalise_crs,
     to_rd,
     valid_pair,
 )
 from etl.harmonise.model import MISSING_COORDINATES, XY_SWAPPED, LocationState, Problem
 from etl.harmonise.values import parse_number
-from etl.mapping import Mapping
+from etl.mapping import Mapping, normalise_crs
 from etl.records import HarmonisedBatch, HLocation, HSample, QuarantineRecord
 
 

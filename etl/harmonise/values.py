@@ -18,15 +18,15 @@ import math
 import re
 from collections.abc import Iterable
 
+from etl.mapping import DEFAULT_NON_NUMERIC, DEFAULT_UNQUANTIFIED
+
 OK = "ok"
 EMPTY = "empty"
 NON_NUMERIC = "non_numeric"
 BELOW_UNQUANTIFIED = "below_unquantified"
 
 DEFAULT_NOT_ANALYSED: tuple[str, ...] = ("",)
-DEFAULT_NON_NUMERIC: tuple[str, ...] = ("n.b.", "nb", "n.b", "-", "--", "?", "nvt", "n.v.t.", "n.a.")
 DEFAULT_BELOW_PREFIXES: tuple[str, ...] = ("<", "&lt;", "kleiner dan")
-DEFAULT_UNQUANTIFIED: tuple[str, ...] = ("rg", "r.g.", "rapportagegrens", "dl", "detectiegrens", "bg")
 DEFAULT_FLAG_FALSE: tuple[str, ...] = ("", "nee", "n", "no", "false", "0", "onwaar", "=")
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")

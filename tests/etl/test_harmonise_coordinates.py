@@ -12,10 +12,10 @@ from etl.harmonise.coordinates import (
     coord_decimals,
     detect_crs,
     is_swapped,
-    normalise_crs,
     to_rd,
     valid_pair,
 )
+from etl.mapping import normalise_crs
 
 
 def test_classify() -> None:
