@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from etl.records import CPT_COLUMNS, BroObject
+from etl.records import CPT_COLUMNS, DISSIPATION_COLUMNS, BroObject
 
 FLOAT8_OID = 701
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)  # signature, flags, no extension
 COPY_TRAILER = struct.pack("!h", -1)
+NULL_FIELD = struct.pack("!i", -1)
+DISSIPATION_KEYS = ("columns", "penetration_length", "phenomenon_time", "n_rows")  # own columns
 
 
 @dataclass(slots=True)
@@ -126,11 +128,8 @@ def upsert_object(
 def _children(conn: psycopg.Connection, bro_id: str, obj: BroObject) -> None:
     if obj.cpt is not None and obj.cpt.columns:
         _copy_cpt_data(conn, bro_id, obj.cpt.columns, obj.cpt.n_rows)
-        for no, test in enumerate(obj.cpt.dissipation_tests, start=1):
-            conn.execute(
-                "INSERT INTO bro_cpt_dissipation (bro_id, test_no, penetration_length, data) VALUES (%s, %s, %s, %s)",
-                (bro_id, no, test.get("penetration_length"), _json(test)),
-            )
+    if obj.cpt is not None and obj.cpt.dissipation_tests:  # also a GEF-DISS file: tests, no columns
+        _copy_dissipation(conn, bro_id, obj.cpt.dissipation_tests)
     if obj.layers:
         with conn.cursor().copy(
             "COPY bro_borehole_layer (bro_id, seq, upper_boundary, lower_boundary, soil_name, classification, "
@@ -184,24 +183,61 @@ def float8_array(values: Sequence[float | None]) -> bytes:
     return head + cells.view(np.uint8).reshape(n, 12)[keep].tobytes()
 
 
-def _field(data: bytes) -> bytes:
-    return struct.pack("!i", len(data)) + data
+def _field(data: bytes | None) -> bytes:
+    return NULL_FIELD if data is None else struct.pack("!i", len(data)) + data
+
+
+def _jsonb(value: Any) -> bytes | None:
+    """Binary jsonb (version 1 + text), None for an empty value."""
+    return b"\x01" + _json(value).encode() if value else None
+
+
+def _copy_binary(
+    conn: psycopg.Connection, table: str, columns: list[str], rows: list[list[bytes | None]]
+) -> None:
+    """One binary COPY of ``rows`` (fields already in PostgreSQL's binary form, None = NULL)."""
+    parts = [COPY_HEADER]
+    for fields in rows:
+        parts.append(struct.pack("!h", len(fields)))
+        parts.extend(_field(f) for f in fields)
+    parts.append(COPY_TRAILER)
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(b"".join(parts))
 
 
 def _copy_cpt_data(conn: psycopg.Connection, bro_id: str, cols: dict, n: int) -> None:
-    """Store the measurement table as one ``bro_cpt_data`` row: a binary COPY of one array per quantity."""
+    """Store the measurement table as one ``bro_cpt_data`` row: one array per quantity."""
     known = [c for c in CPT_COLUMNS if c in cols]
     unknown = {c: cols[c] for c in cols if c not in CPT_COLUMNS}
     fields = [bro_id.encode(), struct.pack("!i", n), *(float8_array(cols[c]) for c in known)]
     target = ["bro_id", "n_rows", *known]
     if unknown:
         target.append("extra")
-        fields.append(b"\x01" + json.dumps(unknown, allow_nan=False, default=str).encode())
-    payload = b"".join(
-        [COPY_HEADER, struct.pack("!h", len(fields)), *(_field(f) for f in fields), COPY_TRAILER]
-    )
-    with conn.cursor().copy(f"COPY bro_cpt_data ({', '.join(target)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(payload)
+        fields.append(_jsonb(unknown))
+    _copy_binary(conn, "bro_cpt_data", target, [fields])
+
+
+def _copy_dissipation(conn: psycopg.Connection, bro_id: str, tests: list[dict[str, Any]]) -> None:
+    """Store the dissipation tests, one ``bro_cpt_dissipation`` row each, the series as arrays."""
+    rows = []
+    for no, test in enumerate(tests, start=1):
+        cols = test.get("columns") or {}
+        length, when, n_rows = test.get("penetration_length"), test.get("phenomenon_time"), test.get("n_rows")
+        rest = {k: v for k, v in test.items() if k not in DISSIPATION_KEYS}
+        rows.append(
+            [
+                bro_id.encode(),
+                struct.pack("!i", no),
+                None if length is None else struct.pack("!d", length),
+                None if when is None else str(when).encode(),
+                None if n_rows is None else struct.pack("!i", n_rows),
+                *(float8_array(cols[c]) if c in cols else None for c in DISSIPATION_COLUMNS),
+                _jsonb({c: v for c, v in cols.items() if c not in DISSIPATION_COLUMNS}),
+                _jsonb(rest),
+            ]
+        )
+    columns = ["bro_id", "test_no", "penetration_length", "phenomenon_time", "n_rows", *DISSIPATION_COLUMNS]
+    _copy_binary(conn, "bro_cpt_dissipation", [*columns, "extra", "data"], rows)
 
 
 def load_objects(

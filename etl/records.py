@@ -127,7 +127,7 @@ class HarmonisedBatch:
 
 
 # CPT measurement columns, in the order of BRO's ConePenetrationTestResultRecord (cptcommon 1.x);
-# GEF quantities map onto the same names. The store has one column per name (bro_cpt_measurement).
+# GEF quantities map onto the same names. The store has one array per name (bro_cpt_data).
 CPT_COLUMNS: tuple[str, ...] = (
     "penetration_length",
     "depth",
@@ -154,6 +154,17 @@ CPT_COLUMNS: tuple[str, ...] = (
     "pore_pressure_u2",
     "pore_pressure_u3",
     "friction_ratio",
+)
+
+
+# Column order of BRO's DissipationTestResultRecord; the store has one array per name
+# (bro_cpt_dissipation), GEF quantities outside them go to its ``extra``.
+DISSIPATION_COLUMNS: tuple[str, ...] = (
+    "elapsed_time",
+    "cone_resistance",
+    "pore_pressure_u1",
+    "pore_pressure_u2",
+    "pore_pressure_u3",
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 from db import store
 from db.cluster import LocalCluster
 from db.settings import StoreSettings
-from etl.load_bro import _copy_cpt_data, float8_array
+from etl.load_bro import _copy_cpt_data, _copy_dissipation, float8_array
 
 ROWS = {
     "penetration_length": [0.02, 0.04, 0.06, 0.08],
@@ -110,4 +110,71 @@ def test_migration_moves_rows_into_arrays_and_back(pg_cluster: LocalCluster) -> 
         assert c.execute("SELECT relkind FROM pg_class WHERE relname = 'bro_cpt_measurement'").fetchone() == (
             "r",
         )
+    store.migrate(s)
+
+
+def test_dissipation_series_stored_as_arrays(conn: psycopg.Connection) -> None:
+    conn.execute("INSERT INTO bro_object (bro_id, object_type) VALUES ('CPT000000000005', 'CPT')")
+    tests = [
+        {
+            "penetration_length": 7.5,
+            "phenomenon_time": "2020-01-02T10:00:00",
+            "n_rows": 3,
+            "columns": {
+                "elapsed_time": [0.0, 1.0, 2.0],
+                "pore_pressure_u2": [0.3, None, 0.1],
+                "gef_q": [1, 2, 3],
+            },
+        },
+        {"penetration_length": None, "n_rows": 0, "columns": {}, "note": "from GEF"},
+    ]
+    _copy_dissipation(conn, "CPT000000000005", tests)
+    rows = conn.execute(
+        "SELECT test_no, penetration_length, phenomenon_time, n_rows, elapsed_time, pore_pressure_u2, "
+        "pore_pressure_u1, extra, data FROM bro_cpt_dissipation WHERE bro_id = 'CPT000000000005' ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        (
+            1,
+            7.5,
+            "2020-01-02T10:00:00",
+            3,
+            [0.0, 1.0, 2.0],
+            [0.3, None, 0.1],
+            None,
+            {"gef_q": [1, 2, 3]},
+            None,
+        ),
+        (2, None, None, 0, None, None, None, None, {"note": "from GEF"}),
+    ]
+
+
+def test_migration_moves_dissipation_json_into_arrays_and_back(pg_cluster: LocalCluster) -> None:
+    s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name="grondslag_dis_arrays")
+    store.ensure_database(s)
+    store.migrate(s, "0004_measurement_bulk_load")
+    old = {
+        "penetration_length": 12.0,
+        "phenomenon_time": "2019-05-06",
+        "n_rows": 2,
+        "columns": {"elapsed_time": [0.5, 1.5], "pore_pressure_u2": [None, 0.25], "gef_q": [3, 4]},
+        "source": "gef",
+    }
+    with psycopg.connect(s.libpq_url) as c:
+        c.execute("INSERT INTO bro_object (bro_id, object_type) VALUES ('CPT000000000009', 'CPT')")
+        c.execute(
+            "INSERT INTO bro_cpt_dissipation (bro_id, test_no, penetration_length, data) VALUES (%s, 1, 12.0, %s)",
+            ("CPT000000000009", psycopg.types.json.Jsonb(old)),
+        )
+    store.migrate(s)
+    with psycopg.connect(s.libpq_url) as c:
+        assert c.execute(
+            "SELECT phenomenon_time, n_rows, elapsed_time, pore_pressure_u2, cone_resistance, extra, data "
+            "FROM bro_cpt_dissipation"
+        ).fetchall() == [
+            ("2019-05-06", 2, [0.5, 1.5], [None, 0.25], None, {"gef_q": [3, 4]}, {"source": "gef"})
+        ]
+    store.downgrade(s, "0004_measurement_bulk_load")
+    with psycopg.connect(s.libpq_url) as c:
+        assert c.execute("SELECT data FROM bro_cpt_dissipation").fetchone()[0] == old
     store.migrate(s)

@@ -37,18 +37,10 @@ from etl.readers.bro_xml import (
     number,
     text,
 )
-from etl.records import CPT_COLUMNS, BroObject, CptData
+from etl.records import CPT_COLUMNS, DISSIPATION_COLUMNS, BroObject, CptData
 
 VOID = -999999.0
 
-# Column order of the DissipationTestResultRecord.
-DISSIPATION_COLUMNS: tuple[str, ...] = (
-    "elapsed_time",
-    "cone_resistance",
-    "pore_pressure_u1",
-    "pore_pressure_u2",
-    "pore_pressure_u3",
-)
 # Units of the BRO CPT columns (as in the result record).
 CPT_UNITS: dict[str, str] = {
     "penetration_length": "m",
