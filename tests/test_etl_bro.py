@@ -191,3 +191,17 @@ def test_replacing_a_cpt_leaves_no_orphan_measurement_rows(etl_db: StoreSettings
         conn.execute("DELETE FROM dataset WHERE path LIKE %s", ("%CPT000000005925_again.xml",))
         conn.commit()
     assert _q(etl_db, "SELECT count(*) FROM bro_cpt_measurement WHERE bro_id = 'CPT000000005925'") == [(0,)]
+
+
+def test_gef_dissipation_file_keeps_its_test(etl_db: StoreSettings) -> None:
+    """A GEF-DISS file has no CPT columns, only a dissipation test: that test is stored (as arrays)."""
+    dis = data_file("samples", "gef_dis", "cptgefconverter__20151020vbDIS1.GEF")
+    proc = run_cli(etl_db, "etl", "ingest", str(dis), "--no-refresh", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = _q(
+        etl_db,
+        "SELECT penetration_length, n_rows, array_length(elapsed_time, 1), array_length(pore_pressure_u2, 1) "
+        "FROM bro_cpt_dissipation WHERE bro_id LIKE 'GEF:%%20151020vbDIS1.GEF'",
+    )
+    # header: "#PARENT= 20151020vbCPT1.GEF, 5.990, m, sondeertrajectlengte, ...", "#LASTSCAN= 96"
+    assert rows == [(5.99, 96, 96, 96)]
