@@ -115,7 +115,7 @@ def bro_job(path: Path, *, source: str = "bro", kind: str | None = None) -> Job:
     def load(conn: psycopg.Connection, source_id: int, run_id: int | None, sha: str) -> DatasetSummary:
         rejected: list[QuarantineRecord] = []
         counter = {"read": 0}
-        parsed = readahead[0].take(path) if readahead else None
+        parsed = readahead[0].take(path, sha) if readahead else None
 
         def good_objects():  # streamed: one object in memory at a time (or the few read ahead)
             for item in parsed if parsed is not None else read_bro(path, kind):

@@ -12,6 +12,7 @@ error is raised as usual. Nothing here changes what gets loaded, only where pars
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,10 +25,13 @@ MAX_BYTES = 8_000_000  # bigger files are streamed in the loading process (flat 
 WINDOW = 6  # files parsed ahead at most
 
 
-def parse_file(path: str, kind: str | None) -> list | None:
-    """Worker side: every object (or RecordError) of one file; None if the file fails as a whole."""
+def parse_file(path: str, kind: str | None) -> tuple[str, list] | None:
+    """Worker side: the file's SHA-256 and every object (or RecordError) in it; None if the file fails
+    as a whole."""
     try:
-        return list(read_bro(path, kind))
+        with open(path, "rb") as fh:
+            sha = hashlib.file_digest(fh, "sha256").hexdigest()
+        return sha, list(read_bro(path, kind))
     except Exception:  # noqa: BLE001 - re-parsed in the loading process, which reports the error
         return None
 
@@ -90,14 +94,18 @@ class ReadAhead:
         if future is not None:
             future.cancel()
 
-    def take(self, path: Path) -> list[BroObject | Exception] | None:
-        """The parsed objects of ``path`` if it was read ahead successfully, else None."""
+    def take(self, path: Path, sha256: str) -> list[BroObject | Exception] | None:
+        """The parsed objects of ``path`` if it was read ahead successfully and its content is still
+        the one with ``sha256`` (the file may have changed since), else None."""
         future = self._pending.pop(path, None)
         if future is None:
             return None
         try:
-            return future.result()
+            result = future.result()
         except Exception:  # noqa: BLE001 - worker died or result unpicklable: parse in process
             self._broken = True
             self.close()
             return None
+        if result is None or result[0] != sha256:
+            return None
+        return result[1]

@@ -97,12 +97,10 @@ class Job:
     prefetch: Callable[[ReadAhead], None] | None = None
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+def sha256_of(path: Path | str) -> str:
+    """Hex SHA-256 of a file's content (what decides "unchanged since the last load")."""
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def expand_paths(paths: Iterable[Path], workdir: Path) -> Iterator[Path]:

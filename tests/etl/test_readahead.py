@@ -8,6 +8,7 @@ from pathlib import Path
 from etl.errors import RecordError
 from etl.readahead import ReadAhead
 from etl.readers.bro_detect import read_bro
+from etl.run import sha256_of
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
@@ -25,7 +26,7 @@ def test_worker_parses_the_same_objects_as_the_loading_process(tmp_path: Path) -
         for f in files:
             ahead.submit(f, None)
         for f in files:
-            got = ahead.take(f)
+            got = ahead.take(f, sha256_of(f))
             assert got is not None, f
             want = list(read_bro(f))
             assert len(got) == len(want) and all(_same(a, b) for a, b in zip(got, want, strict=True)), f
@@ -36,7 +37,7 @@ def test_a_file_that_fails_as_a_whole_is_left_to_the_loading_process(tmp_path: P
     broken.write_text("<?xml version='1.0'?><dispatchDocument><CPT_O>", encoding="utf-8")
     with ReadAhead() as ahead:
         ahead.submit(broken, None)
-        assert ahead.take(broken) is None  # the loader then parses it itself and reports its error
+        assert ahead.take(broken, sha256_of(broken)) is None  # the loader parses it and reports its error
 
 
 def test_window_large_files_and_discard(tmp_path: Path) -> None:
@@ -48,11 +49,22 @@ def test_window_large_files_and_discard(tmp_path: Path) -> None:
     with ReadAhead(window=2) as ahead:
         for c in copies:
             ahead.submit(c, None)
-        assert ahead.take(copies[2]) is None and ahead.take(copies[3]) is None  # beyond the window
+        sha = sha256_of(src)
+        assert ahead.take(copies[2], sha) is None and ahead.take(copies[3], sha) is None  # beyond the window
         ahead.discard(copies[0])
-        assert ahead.take(copies[0]) is None
-        assert ahead.take(copies[1]) is not None
+        assert ahead.take(copies[0], sha) is None
+        assert ahead.take(copies[1], sha) is not None
         big = tmp_path / "big.xml"
         with open(big, "wb") as fh:
             fh.truncate(9_000_000)
         assert not ahead.wanted(big)
+
+
+def test_a_file_changed_after_it_was_read_ahead_is_parsed_again(tmp_path: Path) -> None:
+    src = sorted((SAMPLES / "bro_cpt").glob("*.xml"))[0]
+    f = tmp_path / "cpt.xml"
+    shutil.copy(src, f)
+    with ReadAhead() as ahead:
+        ahead.submit(f, None)
+        # the loader's SHA-256 is of other content than the worker read: its objects are not used
+        assert ahead.take(f, "0" * 64) is None
