@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -83,3 +87,35 @@ def run_cli(settings: StoreSettings, *args: str, timeout: float = 300, cwd: Path
         timeout=timeout,
         cwd=cwd or REPO,
     )
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1:<free port> in a thread (for real HTTP clients); yields
+    its base URL once ``/health`` answers, and stops the server afterwards."""
+    import httpx
+    import uvicorn
+
+    from db.cluster import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("the test server did not start")
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

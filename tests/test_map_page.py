@@ -8,8 +8,6 @@ A screenshot is saved to ``test-artifacts/map_page.png``.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from api.app import create_app
 from api.map import mount_map
 from api.settings import ApiSettings
 from db import store
-from db.cluster import free_port
 from db.settings import StoreSettings
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -78,24 +74,8 @@ def base_url(etl_db: StoreSettings, demo_db: sa.Engine) -> Iterator[str]:
     """The API with the map mounted, served by uvicorn on 127.0.0.1:<free port> in a thread."""
     app = create_app(ApiSettings(database_url=etl_db.libpq_url, pool_min=1, pool_max=4))
     mount_map(app)
-    port = free_port()
-    config = uvicorn.Config(behind_proxy(app), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("the test server did not start")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(behind_proxy(app)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

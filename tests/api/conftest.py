@@ -8,21 +8,18 @@ is uvicorn on 127.0.0.1 and a free port, in a background thread, pointed at the 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from api.app import create_app
 from api.settings import ApiSettings
 from db import store
-from db.cluster import free_port
 from db.settings import StoreSettings
+from tests.conftest import serving
 
 API_KEY = "test-key-0123456789"
 COUNTS = {"GM0344": 40, "GM0307": 25, "GM0345": 15}
@@ -138,28 +135,8 @@ def server(api_data: StoreSettings) -> Iterator[Server]:
         version_check_seconds=0.2,
         readahead_min_limit=5,  # so the paging tests (limit 7) exercise the read-ahead of next pages
     )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("the test server did not start")
-    try:
+    with serving(create_app(settings)) as url:
         yield Server(url, settings)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
