@@ -187,6 +187,7 @@ def main() -> None:
             f"quality views refresh {refresh:.2f} s, process start/lock/run bookkeeping "
             f"{seconds - ds['seconds'] - refresh:.2f} s"
         )
+        print("  dataset steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in ds["phases"].items()))
         print(
             f"  loaded {rows:,} measurements, {ds['samples']:,} samples, {ds['locations']:,} locations; "
             f"quarantined {sum(ds['quarantined'].values()):,}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from etl.errors import ConfigError, RecordError, SourceError
+from etl.files import expand_paths
 from etl.harmonise.parameters import Catalogue
 from etl.harmonise.pipeline import harmonise_source
 from etl.load import insert_quarantine, load_batch, replace_dataset
@@ -16,7 +18,7 @@ from etl.load_bro import link_bro_to_locations, load_objects
 from etl.mapping import Mapping, load_mapping, mapping_from_dict
 from etl.readers.bro_detect import detect, read_bro
 from etl.records import QuarantineRecord
-from etl.run import DatasetSummary, Job, expand_paths
+from etl.run import DatasetSummary, Job
 
 if TYPE_CHECKING:
     from etl.readahead import ReadAhead
@@ -44,7 +46,9 @@ def municipal_job(mapping: Mapping, *, source: str | None = None) -> Job:
     display = _display(path)
 
     def load(conn: psycopg.Connection, source_id: int, run_id: int | None, sha: str) -> DatasetSummary:
+        started = time.perf_counter()
         batch = harmonise_source(mapping, _catalogue())
+        harmonised = time.perf_counter() - started
         dataset_id = replace_dataset(
             conn, source_id=source_id, run_id=run_id, path=display, sha256=sha, fmt=mapping.reader.kind
         )
@@ -67,6 +71,7 @@ def municipal_job(mapping: Mapping, *, source: str | None = None) -> Job:
             samples=res.samples,
             measurements=res.measurements,
             quarantined=res.quarantined,
+            phases={"read_harmonise": harmonised, **res.phases},
             dataset_id=dataset_id,
         )
 

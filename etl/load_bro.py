@@ -172,11 +172,12 @@ def float8_array(values: Sequence[float | None]) -> bytes:
     if n == 0:
         return struct.pack("!iiI", 0, 0, FLOAT8_OID)  # PostgreSQL's empty array has no dimensions
     null = np.isnan(a)
-    head = struct.pack("!iiIii", 1, int(null.any()), FLOAT8_OID, n, 1)
+    has_null = bool(null.any())
+    head = struct.pack("!iiIii", 1, has_null, FLOAT8_OID, n, 1)
     cells = np.empty(n, dtype=[("len", ">i4"), ("value", ">f8")])
     cells["len"] = np.where(null, -1, 8)
     cells["value"] = a
-    if not null.any():
+    if not has_null:
         return head + cells.tobytes()
     keep = np.ones((n, 12), dtype=bool)
     keep[null, 4:] = False  # a NULL element is its length (-1) only

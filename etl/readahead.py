@@ -1,7 +1,7 @@
 """Parse the next BRO files in a worker process while the current one is written to PostGIS.
 
-Loading a folder of CPT files is bound by Python: per file about half the time is parsing (XML,
-the values block) and half talking to PostgreSQL. One worker process parses the upcoming small
+Loading a folder of CPT files is bound by Python: per file, parsing (XML, the values block) and
+talking to PostgreSQL take turns. One worker process parses the upcoming small
 files ahead (a bounded window, so memory stays flat) and hands back the objects, pickled. Large
 files are not read ahead: they are streamed in the loading process as before.
 
@@ -12,12 +12,12 @@ error is raised as usual. Nothing here changes what gets loaded, only where pars
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from etl.files import sha256_of
 from etl.readers.bro_detect import read_bro
 from etl.records import BroObject
 
@@ -29,9 +29,7 @@ def parse_file(path: str, kind: str | None) -> tuple[str, list] | None:
     """Worker side: the file's SHA-256 and every object (or RecordError) in it; None if the file fails
     as a whole."""
     try:
-        with open(path, "rb") as fh:
-            sha = hashlib.file_digest(fh, "sha256").hexdigest()
-        return sha, list(read_bro(path, kind))
+        return sha256_of(path), list(read_bro(path, kind))
     except Exception:  # noqa: BLE001 - re-parsed in the loading process, which reports the error
         return None
 

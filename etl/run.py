@@ -8,17 +8,16 @@ still load.
 
 from __future__ import annotations
 
-import hashlib
 import time
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from etl.errors import ConfigError, GrondslagError, SourceError
+from etl.errors import GrondslagError, SourceError
+from etl.files import sha256_of
 from etl.progress import Reporter
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ class DatasetSummary:
     bro_objects: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the load, where measured
     dataset_id: int | None = None
     error: str | None = None
 
@@ -57,6 +57,7 @@ class DatasetSummary:
         d["loaded"] = self.loaded
         d["n_quarantined"] = sum(self.quarantined.values())
         d["seconds"] = round(self.seconds, 3)
+        d["phases"] = {k: round(v, 3) for k, v in self.phases.items()}
         return d
 
 
@@ -95,31 +96,6 @@ class Job:
     mapping_path: str | None = None
     # optional: hand the file to the read-ahead worker before its turn (BRO files)
     prefetch: Callable[[ReadAhead], None] | None = None
-
-
-def sha256_of(path: Path | str) -> str:
-    """Hex SHA-256 of a file's content (what decides "unchanged since the last load")."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def expand_paths(paths: Iterable[Path], workdir: Path) -> Iterator[Path]:
-    """Files of ``paths``: folders walked (sorted), zips extracted into ``workdir``."""
-    for p in paths:
-        if p.is_dir():
-            yield from expand_paths(sorted(q for q in p.rglob("*") if q.is_file()), workdir)
-        elif p.suffix.lower() == ".zip":
-            target = workdir / p.stem
-            with zipfile.ZipFile(p) as zf:
-                for member in zf.infolist():
-                    if member.is_dir() or ".." in Path(member.filename).parts:
-                        continue
-                    zf.extract(member, target)
-            yield from expand_paths([target], workdir)
-        elif p.exists():
-            yield p
-        else:
-            raise ConfigError(f"{p}: no such file or folder")
 
 
 class EtlRunner:
@@ -233,7 +209,7 @@ class EtlRunner:
                     # all-or-nothing stays; only the wait for the WAL flush at commit is skipped (a
                     # crash of the machine right after the run may lose that run, never half of it)
                     # (and JIT: the loader's set-based statements are simple; compiling them, which
-                    # the planner asks for on big staging tables, cost ~0.5 s each and saved nothing)
+                    # the planner asks for on big staging tables, took longer than running them)
                     conn.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
                     source_id = self._source_id(conn, job)
                     result = job.load(conn, source_id, run_id, sha)

@@ -222,6 +222,9 @@ def test_changed_file_replaces_exactly_its_dataset(
     second = ingest("--no-refresh")
     d1 = json.loads(first.stdout)["datasets"][0]
     d2 = json.loads(second.stdout)["datasets"][0]
+    # where the time went, per step of the load
+    assert set(d1["phases"]) == {"read_harmonise", "locations_samples", "measurements", "quarantine_links"}
+    assert all(v >= 0 for v in d1["phases"].values()) and sum(d1["phases"].values()) <= d1["seconds"]
     # the first call refreshed the quality views, the second (--no-refresh) left them as they were
     assert "quality_source" in json.loads(first.stdout)["views_refreshed"]
     assert json.loads(second.stdout)["views_refreshed"] == {}

@@ -220,7 +220,7 @@ def test_backup_and_restore_roundtrip(pg_cluster: LocalCluster, tmp_path: Path) 
 
 def test_every_foreign_key_column_is_indexed(engine: sa.Engine) -> None:
     """Deleting a dataset cascades through every foreign key; an unindexed referencing column makes each
-    deleted row scan a whole table (a changed-file reload of 50,000 linked locations took 75 s)."""
+    deleted row scan a whole table (a changed-file reload of linked locations became quadratic)."""
     with engine.connect() as conn:
         unindexed = (
             conn.execute(

@@ -154,9 +154,8 @@ def _read(
                         continue
                 elif not any(row) or (not row[0].strip() and not "".join(row).strip()):
                     continue  # blank line
-                yield RawRecord(
-                    Locator(name, None, start), dict(zip(header, row, strict=False))
-                )  # widths checked above
+                # len(row) == width was checked above: no strict zip needed
+                yield RawRecord(Locator(name, None, start), dict(zip(header, row, strict=False)))
     except UnicodeDecodeError as exc:
         raise SourceError(str(path), f"cannot decode as {enc}: {exc.reason} at byte {exc.start}") from exc
     except csv.Error as exc:

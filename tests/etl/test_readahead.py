@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 from etl.errors import RecordError
+from etl.files import sha256_of
 from etl.readahead import ReadAhead
 from etl.readers.bro_detect import read_bro
-from etl.run import sha256_of
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 

@@ -1,7 +1,7 @@
 """CPT measurement tables stored as one row of arrays per CPT (``bro_cpt_data``).
 
-A CPT holds ~1,000-3,000 rows of up to 25 quantities. Stored one row per depth step, every CPT
-cost ~1,200 heap tuples and index entries, and loading was bound by that (about 5 ms per CPT).
+A CPT holds thousands of depth steps of up to 25 quantities. Stored one row per depth step, every
+CPT cost as many heap tuples and index entries, and that bound the load (benchmarks/bro_bench.py).
 Stored as one row per CPT with a ``float8[]`` per quantity (uncompressed TOAST: float data hardly
 compresses and compressing costs CPU), the load writes one tuple per CPT. Readers keep the
 relational shape: ``bro_cpt_measurement`` becomes a view that unnests the arrays (one row per

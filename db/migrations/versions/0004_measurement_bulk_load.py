@@ -1,7 +1,7 @@
 """Bulk loads and reloads: no per-row foreign-key check on measurements, indexes for every cascade.
 
 A municipal dataset can bring a million measurements in one transaction. The per-row check of
-``measurement.sample_id -> sample`` cost about 45 % of inserting them; the loader sets
+``measurement.sample_id -> sample`` was a large part of inserting them; the loader sets
 ``sample_id`` from the sample it inserted a moment earlier in the same transaction, so the check
 can never fail there. Deleting stays consistent: a row-level trigger on ``sample`` deletes the
 measurements of each deleted sample, which is what the ``ON DELETE CASCADE`` did (samples go with
@@ -11,8 +11,8 @@ never used by a query (deletes go through samples, readers through samples or pa
 
 Reloading a changed dataset deletes the old one, and every ``ON DELETE`` action then looks up the
 referencing rows by their foreign-key column: those columns that had no index made each deleted row
-scan a whole table (a reload of 50,000 linked locations took 75 s in ``location_link`` alone; with the
-indexes below under a second).
+scan a whole table: a reload of a dataset whose locations were linked to another source was
+quadratic in ``location_link`` alone.
 
 Revision ID: 0004_measurement_bulk_load
 Revises: 0003_cpt_arrays

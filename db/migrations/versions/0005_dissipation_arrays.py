@@ -1,8 +1,8 @@
 """CPT dissipation tests: the measured series as arrays, like the CPT itself (``bro_cpt_data``).
 
 A dissipation test held its whole series (elapsed time and pore pressures, up to thousands of
-steps) inside one ``jsonb`` document; building that document cost PostgreSQL ~3 ms per test on
-load, and nothing could query the series. Now each quantity of BRO's DissipationTestResultRecord
+steps) inside one ``jsonb`` document; PostgreSQL had to build that document on every load, and
+nothing could query the series. Now each quantity of BRO's DissipationTestResultRecord
 is a ``float8[]`` (element *i* = step *i*, NULL = void), GEF quantities outside those five go to
 ``extra`` ({name: [values]}), and ``data`` keeps only what is left (e.g. attributes of a GEF file).
 
