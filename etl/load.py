@@ -253,6 +253,21 @@ def _merge(
     return result
 
 
+# the columns the loader writes into ``measurement``, in COPY order (the id comes from its sequence)
+MEASUREMENT_COLUMNS = (
+    "sample_id",
+    "dataset_id",
+    "parameter_code",
+    "value",
+    "unit",
+    "below_detection_limit",
+    "detection_limit",
+    "reported_value",
+    "reported_unit",
+    "locator",
+)
+
+
 def copy_measurements(conn: psycopg.Connection, batch: HarmonisedBatch, dataset_id: int) -> int:
     """COPY the measurements straight into ``measurement`` (binary), with the ids of the samples just
     inserted; measurements of samples that were not loaded (their location quarantined) are left out."""
@@ -266,8 +281,7 @@ def copy_measurements(conn: psycopg.Connection, batch: HarmonisedBatch, dataset_
     n = 0
     get_id = sample_ids.get
     with conn.cursor().copy(
-        "COPY measurement (sample_id, dataset_id, parameter_code, value, unit, below_detection_limit, "
-        "detection_limit, reported_value, reported_unit, locator) FROM STDIN (FORMAT BINARY)"
+        f"COPY measurement ({', '.join(MEASUREMENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     ) as copy:
         copy.set_types(["int8", "int8", "text", "float8", "text", "bool", "float8", "text", "text", "text"])
         write = copy.write_row
