@@ -193,13 +193,29 @@ def _merge(
     conn.execute(
         """
         INSERT INTO quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw)
-        SELECT %(run)s::bigint, %(ds)s::bigint, coalesce(locator, key), 'geometry', %(reason)s::text, 'location',
+        SELECT %(run)s::bigint, %(ds)s::bigint, coalesce(p.locator, p.key), 'geometry', %(reason)s::text, 'location',
                format('location %%s at (%%s, %%s) lies more than %%s m outside %%s',
-                      key, round(x::numeric, 2), round(y::numeric, 2), %(tol)s::float8, %(where)s::text),
-               jsonb_build_object('key', key, 'x', x, 'y', y) || coalesce(attributes, '{}'::jsonb)
-        FROM stg_placed WHERE gemeente_code IS NULL
+                      p.key, round(coalesce(p.x, ST_X(ST_PointOnSurface(p.geom)))::numeric, 2),
+                      round(coalesce(p.y, ST_Y(ST_PointOnSurface(p.geom)))::numeric, 2), %(tol)s::float8, %(where)s::text)
+                   -- the gemeente it does lie in: a wrong `gemeente:` in the mapping shows at once
+                   || CASE WHEN inside.code IS NULL THEN '' ELSE format('; it lies in gemeente %%s (%%s)', inside.code, inside.name) END,
+               jsonb_build_object('key', p.key, 'x', p.x, 'y', p.y) || coalesce(p.attributes, '{}'::jsonb)
+        FROM stg_placed p
+        LEFT JOIN LATERAL (
+            SELECT gm.code, gm.name FROM gemeente gm
+            WHERE %(gm)s::text IS NOT NULL AND ST_Intersects(gm.geom, p.geom)
+            ORDER BY gm.code LIMIT 1
+        ) inside ON true
+        WHERE p.gemeente_code IS NULL
         """,
-        {"run": run_id, "ds": dataset_id, "reason": reason, "tol": tolerance_m, "where": where},
+        {
+            "run": run_id,
+            "ds": dataset_id,
+            "reason": reason,
+            "tol": tolerance_m,
+            "where": where,
+            "gm": gemeente_code,
+        },
     )
     # 2. investigations, locations, samples, measurements
     conn.execute(

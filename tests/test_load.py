@@ -66,6 +66,10 @@ def test_measurements_go_with_their_samples_without_a_foreign_key(etl_db: StoreS
         result = load_batch(conn, batch, dataset_id=ds, run_id=None, gemeente_code="GM0344")
         assert (result.locations, result.samples, result.measurements) == (2, 2, 4)
         assert result.quarantined == {"outside_gemeente": 1}
+        (message,) = conn.execute("SELECT message FROM quarantine WHERE dataset_id = %s", (ds,)).fetchone()
+        assert (
+            message == "location FAR at (190000.00, 456000.00) lies more than 100 m outside gemeente GM0344"
+        )
         pairs = conn.execute(
             "SELECT s.external_id, m.parameter_code FROM measurement m JOIN sample s ON s.id = m.sample_id "
             "WHERE m.dataset_id = %s ORDER BY 1, 2",
@@ -80,4 +84,39 @@ def test_measurements_go_with_their_samples_without_a_foreign_key(etl_db: StoreS
         assert conn.execute("SELECT count(*) FROM measurement WHERE dataset_id = %s", (ds,)).fetchone() == (
             0,
         )
+        conn.rollback()
+
+
+def test_outside_gemeente_names_the_gemeente_the_point_lies_in(etl_db: StoreSettings) -> None:
+    """A mapping with the wrong `gemeente:` quarantines every location; each message says where it lies."""
+    batch = HarmonisedBatch(
+        locations=[
+            HLocation("DOORN", 152104.0, 449074.0),  # Utrechtse Heuvelrug
+            HLocation(  # a polygon (contaminated site): its point on surface is reported
+                "WKT",
+                None,
+                None,
+                geometry_wkt="POLYGON((152100 449070,152108 449070,152108 449078,152100 449078,152100 449070))",
+            ),
+        ],
+        rows_read=2,
+    )
+    with psycopg.connect(etl_db.libpq_url) as conn:
+        source = conn.execute(
+            "INSERT INTO source (name, kind) VALUES ('loader-hint-test', 'test') RETURNING id"
+        ).fetchone()[0]
+        ds = replace_dataset(conn, source_id=source, run_id=None, path="h.csv", sha256="2" * 64, fmt="csv")
+        result = load_batch(conn, batch, dataset_id=ds, run_id=None, gemeente_code="GM0344")
+        assert result.quarantined == {"outside_gemeente": 2}
+        messages = [
+            m
+            for (m,) in conn.execute(
+                "SELECT message FROM quarantine WHERE dataset_id = %s ORDER BY locator", (ds,)
+            ).fetchall()
+        ]
+        assert messages == [
+            f"location {key} at (152104.00, 449074.00) lies more than 100 m outside gemeente GM0344; "
+            "it lies in gemeente GM1581 (Utrechtse Heuvelrug)"
+            for key in ("DOORN", "WKT")
+        ]
         conn.rollback()
