@@ -47,6 +47,8 @@ class DatasetSummary:
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the load, where measured
     dataset_id: int | None = None
     error: str | None = None
+    # dry runs only (their quarantine is rolled back): the first records of each reason
+    quarantine_examples: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -213,6 +215,8 @@ class EtlRunner:
                     conn.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
                     source_id = self._source_id(conn, job)
                     result = job.load(conn, source_id, run_id, sha)
+                    if self.dry_run and result.dataset_id is not None:
+                        result.quarantine_examples = quarantine_examples(conn, result.dataset_id)
                 result.status = "checked" if self.dry_run else "loaded"
         except (GrondslagError, OSError, ValueError, psycopg.Error) as exc:
             message = str(exc) if isinstance(exc, SourceError) else f"{job.display}: {exc}"
@@ -221,3 +225,17 @@ class EtlRunner:
         fields = result.as_dict()
         self.reporter.event(f"dataset_{result.status}", **fields)
         return result
+
+
+def quarantine_examples(
+    conn: psycopg.Connection, dataset_id: int, per_reason: int = 3
+) -> list[dict[str, str]]:
+    """The first ``per_reason`` quarantined records of each reason of a dataset (locator, field, message)."""
+    rows = conn.execute(
+        """SELECT reason, locator, field, message FROM (
+               SELECT reason, locator, field, message, row_number() OVER (PARTITION BY reason ORDER BY id) AS n
+               FROM quarantine WHERE dataset_id = %s) q
+           WHERE n <= %s ORDER BY reason, n""",
+        (dataset_id, per_reason),
+    ).fetchall()
+    return [{"reason": r, "locator": loc, "field": f, "message": m} for r, loc, f, m in rows]

@@ -98,9 +98,22 @@ def _print_summary(summary: RunSummary, fmt: Format) -> None:
         for d in summary.datasets
     ]
     emit(rows, fmt, title=f"ETL run {summary.run_id or '(dry run)'}: {summary.status}")
+    if fmt is Format.table:
+        _print_quarantine_examples(summary)
     for d in summary.datasets:
         if d.error:
             typer.echo(f"FAILED {d.file}: {d.error}", err=True)
+
+
+def _print_quarantine_examples(summary: RunSummary) -> None:
+    """A dry run's quarantine is rolled back with it: show the first records of each reason."""
+    for d in summary.datasets:
+        if not d.quarantine_examples:
+            continue
+        typer.echo(f"\n{d.source} ({d.file}) would quarantine, first records of each reason:")
+        for ex in d.quarantine_examples:
+            n = d.quarantined.get(ex["reason"], 0)
+            typer.echo(f"  {ex['reason']} ({n}): {ex['locator']}: {ex['message']}")
 
 
 @app.command()
@@ -165,6 +178,9 @@ def runs(
     emit(rows, fmt, title="ETL runs")
 
 
+QUARANTINE_COLUMNS = ("id", "source", "locator", "field", "reason", "unit", "message")
+
+
 @app.command()
 def quarantine(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest run).")] = None,
@@ -174,19 +190,46 @@ def quarantine(
 ) -> None:
     """Show what was rejected and why (locator, field, reason, message)."""
     with psycopg.connect(StoreSettings().libpq_url) as conn:
+        latest = conn.execute("SELECT max(id) FROM etl_run").fetchone()[0]
+        if latest is None:
+            typer.echo(
+                "note: no ETL runs yet: run `grondslag etl run --all` or `grondslag etl ingest`", err=True
+            )
+            emit([], fmt, columns=QUARANTINE_COLUMNS)
+            return
         if run_id is None:
-            run_id = conn.execute("SELECT max(id) FROM etl_run").fetchone()[0]
+            run_id = latest
+        elif conn.execute("SELECT 1 FROM etl_run WHERE id = %s", (run_id,)).fetchone() is None:
+            raise _fail(f"no ETL run {run_id}; runs are numbered 1 to {latest} (see `grondslag etl runs`)")
+        in_run = "(q.run_id = %(r)s OR d.run_id = %(r)s)"
         cur = conn.execute(
-            """SELECT q.id, s.name AS source, q.locator, q.field, q.reason, q.unit, q.message
+            f"""SELECT q.id, s.name AS source, q.locator, q.field, q.reason, q.unit, q.message
                FROM quarantine q LEFT JOIN dataset d ON d.id = q.dataset_id
                LEFT JOIN source s ON s.id = d.source_id
-               WHERE (q.run_id = %(r)s OR d.run_id = %(r)s) AND (%(reason)s::text IS NULL OR q.reason = %(reason)s)
+               WHERE {in_run} AND (%(reason)s::text IS NULL OR q.reason = %(reason)s)
                ORDER BY q.id LIMIT %(n)s""",
             {"r": run_id, "reason": reason, "n": limit},
         )
-        cols = [c.name for c in cur.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    emit(rows, fmt, title=f"Quarantine of run {run_id}")
+        rows = [dict(zip(QUARANTINE_COLUMNS, r, strict=True)) for r in cur.fetchall()]
+        if not rows:
+            counts = conn.execute(
+                f"""SELECT q.reason, count(*) FROM quarantine q LEFT JOIN dataset d ON d.id = q.dataset_id
+                    WHERE {in_run} GROUP BY q.reason ORDER BY q.reason""",
+                {"r": run_id},
+            ).fetchall()
+            hint = f"nothing quarantined in run {run_id}" + (f" with reason {reason!r}" if reason else "")
+            if counts:
+                hint += "; reasons in this run: " + ", ".join(f"{r} ({n})" for r, n in counts)
+            if reason:
+                other = conn.execute(
+                    """SELECT max(coalesce(q.run_id, d.run_id)) FROM quarantine q
+                       LEFT JOIN dataset d ON d.id = q.dataset_id WHERE q.reason = %s""",
+                    (reason,),
+                ).fetchone()[0]
+                if other is not None:
+                    hint += f"; the latest run with {reason!r} is {other} (--run {other})"
+            typer.echo(f"note: {hint}", err=True)
+    emit(rows, fmt, title=f"Quarantine of run {run_id}", columns=QUARANTINE_COLUMNS)
 
 
 @app.command()

@@ -30,14 +30,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], fmt: Format, *, title: str | None = None) -> None:
-    """Write ``rows`` to stdout in the chosen format. A dict is printed as one key/value table."""
+def emit(
+    rows: Sequence[dict[str, Any]] | dict[str, Any],
+    fmt: Format,
+    *,
+    title: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Write ``rows`` to stdout in the chosen format. A dict is printed as one key/value table.
+
+    ``columns``: the columns of a list of rows, so that an empty result still has its CSV header and
+    table heading (default: the keys of the rows).
+    """
     if fmt is Format.json:
         sys.stdout.write(json.dumps(rows, default=_plain, ensure_ascii=False, indent=2) + "\n")
         return
     items = [rows] if isinstance(rows, dict) else list(rows)
-    if fmt is Format.csv:
+    if columns is None:
         columns = list(dict.fromkeys(k for r in items for k in r))
+    if fmt is Format.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for r in items:
@@ -51,7 +62,6 @@ def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], fmt: Format, *, title:
         for k, v in rows.items():
             table.add_row(escape(str(k)), "" if v is None else escape(str(_plain(v))))
     else:
-        columns = list(dict.fromkeys(k for r in items for k in r))
         table = Table(title=title)
         for c in columns:
             table.add_column(escape(c))

@@ -6,6 +6,8 @@ killed with SIGKILL in the middle of a load (the store must be exactly as before
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -153,6 +155,50 @@ def test_quarantine_keeps_locator_field_reason_and_raw(etl_db: StoreSettings, lo
         assert field and message and raw
 
 
+def test_etl_quarantine_lists_what_a_run_rejected_and_explains_an_empty_answer(
+    etl_db: StoreSettings, loaded: dict
+) -> None:
+    run_id = str(loaded["run_id"])
+    per_reason: dict[str, int] = {}
+    for d in loaded["datasets"]:
+        for reason, n in d["quarantined"].items():
+            per_reason[reason] = per_reason.get(reason, 0) + n
+    proc = run_cli(etl_db, "etl", "quarantine", "--run", run_id, "--limit", "100000", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    found: dict[str, int] = {}
+    for r in rows:
+        found[r["reason"]] = found.get(r["reason"], 0) + 1
+        assert r["source"] in SOURCES and r["locator"] and r["message"]
+    assert found == per_reason
+
+    proc = run_cli(
+        etl_db, "etl", "quarantine", "--run", run_id, "--reason", "outside_gemeente", "--format", "csv"
+    )
+    assert proc.returncode == 0, proc.stderr
+    outside = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert len(outside) == per_reason["outside_gemeente"]
+    assert {r["reason"] for r in outside} == {"outside_gemeente"}
+    # where a point lies in another gemeente of the province, the message says which
+    assert any("; it lies in gemeente GM" in r["message"] for r in outside)
+
+    # an empty answer keeps its CSV header and says why it is empty
+    proc = run_cli(
+        etl_db, "etl", "quarantine", "--run", run_id, "--reason", "no_such_reason", "--format", "csv"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["id,source,locator,field,reason,unit,message"]
+    assert (
+        f"nothing quarantined in run {run_id} with reason 'no_such_reason'; reasons in this run: "
+        in proc.stderr
+    )
+    assert f"outside_gemeente ({per_reason['outside_gemeente']})" in proc.stderr
+
+    proc = run_cli(etl_db, "etl", "quarantine", "--run", "999999")
+    assert proc.returncode == 2
+    assert "no ETL run 999999" in proc.stderr
+
+
 def test_unchanged_rerun_changes_nothing(etl_db: StoreSettings, loaded: dict) -> None:
     before = _fingerprint(etl_db)
     proc = run_cli(etl_db, "etl", "run", "--all", "--format", "json")
@@ -181,6 +227,20 @@ def test_dry_run_writes_nothing_but_reports(etl_db: StoreSettings, loaded: dict,
     ds = json.loads(proc.stdout)["datasets"][0]
     assert ds["status"] == "checked" and ds["measurements"] == _truth("de_ronde_venen_csv")["n_analyses"]
     assert ds["quarantined"]["outside_gemeente"] == 5
+    # the quarantine is rolled back with the dry run, so the summary carries the first records of each reason
+    examples = ds["quarantine_examples"]
+    per_reason = {r: sum(1 for e in examples if e["reason"] == r) for r in ds["quarantined"]}
+    assert per_reason == {r: min(n, 3) for r, n in ds["quarantined"].items()}
+    assert all(e["locator"].startswith("export.csv, row ") and e["message"] for e in examples)
+    assert _fingerprint(etl_db)[:5] == before[:5]
+    # people get them under the table
+    proc = run_cli(
+        etl_db, "etl", "ingest", str(mapping.parent / "export.csv"), "--mapping", str(mapping), "--dry-run"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "would quarantine, first records of each reason:" in proc.stdout
+    first = next(e for e in examples if e["reason"] == "outside_gemeente")
+    assert f"  outside_gemeente (5): {first['locator']}: {first['message']}" in proc.stdout
     assert _fingerprint(etl_db)[:5] == before[:5]
 
 
