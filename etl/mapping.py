@@ -12,9 +12,12 @@ mapping file, the key path and what is allowed.
 
 from __future__ import annotations
 
+import csv
+import difflib
 import os
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +36,49 @@ from pyproj.exceptions import CRSError
 
 from etl.errors import ConfigError
 from etl.records import RawRecord
+
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "db" / "reference"
+
+
+@cache
+def reference_gemeenten() -> tuple[dict[str, str], dict[str, tuple[str, str, str]]]:
+    """The gemeenten of the province from ``db/reference``: {code: name} today, and the former ones
+    {code: (name, ended on, successor code)}."""
+    with open(REFERENCE_DIR / "gemeenten.csv", encoding="utf-8", newline="") as fh:
+        current = {r["gemeentecode"]: r["naam"] for r in csv.DictReader(fh)}
+    former: dict[str, tuple[str, str, str]] = {}
+    with open(REFERENCE_DIR / "gemeenten_history.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["gemeentecode"] not in current and r["valid_to"] and r["opvolger"]:
+                former[r["gemeentecode"]] = (r["naam"], r["valid_to"], r["opvolger"])
+    return current, former
+
+
+def check_gemeente(value: str) -> str:
+    """``value`` as a CBS gemeentecode of a gemeente of the province today (``GM0736``; ``736`` and
+    ``gm0736`` are accepted); a ValueError that says what to write instead otherwise."""
+    current, former = reference_gemeenten()
+    m = re.fullmatch(r"(?:GM)?(\d{4})", value.strip().upper())
+    if not m:
+        by_name = {name.lower(): code for code, name in current.items()}
+        if value.strip().lower() in by_name:
+            code = by_name[value.strip().lower()]
+            raise ValueError(f"{value!r} is the name of a gemeente: write its CBS gemeentecode {code!r}")
+        close = difflib.get_close_matches(value.strip().lower(), list(by_name), n=1, cutoff=0.75)
+        hint = f" (did you mean {by_name[close[0]]}, {current[by_name[close[0]]]}?)" if close else ""
+        raise ValueError(f"a CBS gemeentecode such as 'GM0736'{hint}")
+    code = f"GM{m.group(1)}"
+    if code in current:
+        return code
+    if code in former:
+        name, ended, successor = former[code]
+        raise ValueError(
+            f"{code} ({name}) ended on {ended} and is part of {successor} ({current.get(successor, '?')}) "
+            f"since: write {successor!r}"
+        )
+    listed = ", ".join(f"{c} {n}" for c, n in sorted(current.items()))
+    raise ValueError(f"{code} is not a gemeente of the province of Utrecht; the gemeenten are: {listed}")
+
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -270,10 +316,7 @@ class Mapping(BaseModel):
     def _gemeente(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        m = re.fullmatch(r"(?:GM)?(\d{4})", v.upper())
-        if not m:
-            raise ValueError("a CBS gemeentecode such as 'GM0736'")
-        return f"GM{m.group(1)}"
+        return check_gemeente(v)
 
     @field_validator("crs")
     @classmethod

@@ -19,6 +19,7 @@ import typer
 from db.settings import StoreSettings
 from etl import jobs as etl_jobs
 from etl.errors import ConfigError, SourceError
+from etl.mapping import check_gemeente
 from etl.progress import JsonLogReporter, default_reporter
 from etl.run import EXIT_LOCKED, EXIT_USAGE, EtlRunner, RunLocked, RunSummary
 from grondslag.output import Format, emit
@@ -251,6 +252,11 @@ def inspect(
 
     if not path.exists():
         raise _fail(f"{path}: no such file")
+    if gemeente is not None:
+        try:
+            gemeente = check_gemeente(gemeente)
+        except ValueError as exc:
+            raise _fail(f"--gemeente: {exc}") from None
     try:
         report = inspect_file(path)
     except (ValueError, SourceError) as exc:

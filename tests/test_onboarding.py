@@ -72,3 +72,24 @@ def test_draft_mapping_loads_the_export_as_truth_says(etl_db: StoreSettings, tmp
     # an existing draft is never overwritten
     again = run_cli(etl_db, "etl", "inspect", str(export), "--write-mapping", str(draft))
     assert again.returncode == 2
+
+
+def test_a_draft_without_the_gemeente_or_with_its_name_says_what_to_write(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    export = tmp_path / "DRV_bodemonderzoeken_lood_export.csv"
+    shutil.copy(DRV / export.name, export)
+    named = run_cli(etl_db, "etl", "inspect", str(export), "--gemeente", "De Ronde Venen")
+    assert named.returncode == 2
+    assert "write its CBS gemeentecode 'GM0736'" in named.stderr
+    # the draft's placeholder gemeente is refused before anything is read, with the list to choose from
+    draft = tmp_path / "drv.yaml"
+    assert run_cli(etl_db, "etl", "inspect", str(export), "--write-mapping", str(draft)).returncode == 0
+    assert yaml.safe_load(draft.read_text(encoding="utf-8"))["gemeente"] == "GM0000"
+    proc = run_cli(etl_db, "etl", "ingest", str(export), "--mapping", str(draft), "--dry-run")
+    assert proc.returncode == 2
+    assert (
+        "GM0000 is not a gemeente of the province of Utrecht; the gemeenten are: GM0307 Amersfoort"
+        in proc.stderr
+    )
+    assert "GM0736 De Ronde Venen" in proc.stderr

@@ -104,7 +104,23 @@ def test_relative_file_path(tmp_path: Path) -> None:
             {"reader": {"type": "dbf", "file": "x.dbf"}},
             "reader.type: Input should be 'csv', 'xlsx', 'vector'",
         ),
-        ({"gemeente": "Utrecht"}, "gemeente: a CBS gemeentecode such as 'GM0736'"),
+        (
+            {"gemeente": "Utrecht"},
+            "gemeente: 'Utrecht' is the name of a gemeente: write its CBS gemeentecode 'GM0344'",
+        ),
+        (
+            {"gemeente": "Utrechtse Heuvelrgu"},
+            "a CBS gemeentecode such as 'GM0736' (did you mean GM1581, Utrechtse Heuvelrug?)",
+        ),
+        ({"gemeente": "Lekkerkerk"}, "gemeente: a CBS gemeentecode such as 'GM0736'"),
+        (
+            {"gemeente": "GM0305"},
+            "GM0305 (Abcoude) ended on 2011-01-01 and is part of GM0736 (De Ronde Venen) since: write 'GM0736'",
+        ),
+        (
+            {"gemeente": "GM9999"},
+            "GM9999 is not a gemeente of the province of Utrecht; the gemeenten are: GM0307 Amersfoort, ",
+        ),
         ({"multi": True}, "give exactly one of 'gemeente: GMxxxx' or 'multi: true'"),
         ({"layout": "wide"}, "layout 'wide' needs a 'wide' section"),
         (
