@@ -11,6 +11,7 @@ kept them unchanged is not verified (``soil_norm.verified = false``, column ``no
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
@@ -40,6 +41,39 @@ NORMS_CAVEAT = (
 
 class UnknownAreaError(LookupError):
     """A gemeente or omgevingsdienst code that is not in the reference data."""
+
+
+def views_reading(conn: Connection, tables: Iterable[str]) -> tuple[str, ...]:
+    """The quality views (in refresh order) that read any of ``tables``, directly or through other
+    views, as the catalogue records it (``pg_depend`` of the views' rewrite rules). A run that wrote
+    only BRO tables need not rebuild the assessments of municipal measurements."""
+    rows = conn.execute(
+        sa.text(
+            """
+            WITH RECURSIVE reads(view_oid, rel_oid) AS (
+                SELECT r.ev_class, d.refobjid
+                FROM pg_rewrite r
+                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+                UNION
+                SELECT reads.view_oid, d.refobjid
+                FROM reads
+                JOIN pg_rewrite r ON r.ev_class = reads.rel_oid
+                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+            )
+            SELECT DISTINCT v.relname
+            FROM reads
+            JOIN pg_class v ON v.oid = reads.view_oid
+            JOIN pg_class t ON t.oid = reads.rel_oid
+            WHERE v.relnamespace = current_schema()::regnamespace AND t.relkind IN ('r', 'p')
+              AND v.relname = ANY(:views) AND t.relname = ANY(:tables)
+            """
+        ),
+        {"views": list(VIEWS), "tables": list(tables)},
+    ).scalars()
+    found = set(rows)
+    return tuple(v for v in VIEWS if v in found)
 
 
 def refresh(

@@ -100,6 +100,20 @@ class Job:
     prefetch: Callable[[ReadAhead], None] | None = None
 
 
+# called after a run that loaded something, with the tables its datasets changed; returns seconds per step
+AfterLoad = Callable[[frozenset[str]], dict[str, float]]
+
+
+def tables_changed(conn: psycopg.Connection) -> set[str]:
+    """The tables of the store that the current transaction inserted into, updated or deleted from
+    (cascades and triggers included), from PostgreSQL's own per-transaction statistics."""
+    rows = conn.execute(
+        """SELECT relname FROM pg_stat_xact_user_tables
+           WHERE schemaname = current_schema() AND n_tup_ins + n_tup_upd + n_tup_del > 0"""
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 class EtlRunner:
     """Runs jobs against the store at ``url`` (libpq form)."""
 
@@ -108,9 +122,13 @@ class EtlRunner:
         self.reporter = reporter
         self.command = command
         self.dry_run = dry_run
+        self.tables_written: set[str] = set()  # by the datasets loaded in this run
 
-    def run(self, jobs: list[Job], after_load: Callable[[], dict[str, float]] | None = None):
-        """Run ``jobs`` under the advisory lock; returns a RunSummary. Raises RunLocked."""
+    def run(self, jobs: list[Job], after_load: AfterLoad | None = None):
+        """Run ``jobs`` under the advisory lock; returns a RunSummary. Raises RunLocked.
+
+        ``after_load(tables)`` runs once after a run that loaded something, with the store tables
+        the loaded datasets changed (e.g. to refresh only the views that read them)."""
         with psycopg.connect(self.url, autocommit=True) as control:
             if not control.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
                 raise RunLocked("another Grondslag ETL run holds the lock; try again when it has finished")
@@ -152,7 +170,7 @@ class EtlRunner:
         loaded = [d for d in summary.datasets if d.status == "loaded"]
         if loaded and after_load and not self.dry_run:
             started = time.perf_counter()
-            summary.refreshed = after_load()
+            summary.refreshed = after_load(frozenset(self.tables_written))
             self.reporter.event("views_refreshed", seconds=round(time.perf_counter() - started, 3))
         failed = [d for d in summary.datasets if d.status == "failed"]
         summary.status = (
@@ -215,6 +233,8 @@ class EtlRunner:
                     conn.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
                     source_id = self._source_id(conn, job)
                     result = job.load(conn, source_id, run_id, sha)
+                    if not self.dry_run:
+                        self.tables_written |= tables_changed(conn)
                     if self.dry_run and result.dataset_id is not None:
                         result.quarantine_examples = quarantine_examples(conn, result.dataset_id)
                 result.status = "checked" if self.dry_run else "loaded"

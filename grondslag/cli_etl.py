@@ -41,14 +41,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _after_load() -> dict[str, float]:
-    """Refresh the quality views after a run that loaded something (one transaction)."""
+def _after_load(tables: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Refresh the quality views that read the ``tables`` a run changed (all views when none are
+    known), in one transaction. A run of BRO files leaves the assessments of municipal data alone."""
     from db import quality, store
 
     engine = store.make_engine(StoreSettings())
     try:
         with engine.begin() as conn:
-            return quality.refresh(conn)
+            views = quality.views_reading(conn, tables) if tables else quality.VIEWS
+            return quality.refresh(conn, views)
     finally:
         engine.dispose()
 

@@ -65,6 +65,19 @@ def test_gemeente_assigned_by_point_in_polygon(etl_db: StoreSettings) -> None:
     assert [(g, float(x), float(y), n, d) for g, x, y, n, d in rows] == [
         ("GM0353", 132782.52, 448030.34, 305, 1)
     ]
+    # a run of BRO files refreshes only the views that read BRO tables (the catalogue says which);
+    # the assessments of municipal measurements are left as they were, and what was refreshed is current
+    assert list(_summary(proc)["views_refreshed"]) == [
+        "quality_location",
+        "quality_gemeente",
+        "quality_source",
+    ]
+    in_view, in_table = _q(
+        etl_db,
+        "SELECT (SELECT n_bro_objects FROM quality_gemeente WHERE gemeente_code = 'GM0353'), "
+        "(SELECT count(*) FROM bro_object WHERE gemeente_code = 'GM0353' AND status <> 'deregistered')",
+    )[0]
+    assert in_view == in_table >= 1
 
 
 def test_unchanged_file_is_skipped_and_newer_registration_replaces(

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 import yaml
 
+from db import quality
 from db.settings import StoreSettings
 from tests.conftest import REPO, run_cli
 
@@ -286,7 +287,8 @@ def test_changed_file_replaces_exactly_its_dataset(
     assert set(d1["phases"]) == {"read_harmonise", "locations_samples", "measurements", "quarantine_links"}
     assert all(v >= 0 for v in d1["phases"].values()) and sum(d1["phases"].values()) <= d1["seconds"]
     # the first call refreshed the quality views, the second (--no-refresh) left them as they were
-    assert "quality_source" in json.loads(first.stdout)["views_refreshed"]
+    # (all of them: a municipal dataset changes what every view reads)
+    assert tuple(json.loads(first.stdout)["views_refreshed"]) == quality.VIEWS
     assert json.loads(second.stdout)["views_refreshed"] == {}
     per_source = (
         "SELECT q.n_measurements FROM quality_source q JOIN source s ON s.id = q.source_id "

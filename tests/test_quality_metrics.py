@@ -401,3 +401,22 @@ def test_refresh_twice_concurrently_and_reading_does_not_recompute(
         with engine.begin() as conn:
             extra.delete(conn)
             quality.refresh(conn)
+
+
+def test_views_reading_follows_the_catalogue(engine: sa.Engine) -> None:
+    """Which views a change of a table must refresh comes from pg_depend, through views of views."""
+    municipal = quality.VIEWS  # every view reads measurements, directly or through the assessments
+    bro_only = ("quality_location", "quality_gemeente", "quality_source")
+    assessments = ("measurement_assessment", "sample_assessment", "location_assessment")
+    with engine.connect() as conn:
+        assert quality.views_reading(conn, ["measurement"]) == municipal
+        assert quality.views_reading(conn, ["location", "sample"]) == municipal
+        assert quality.views_reading(conn, ["bro_object", "bro_location_link", "dataset"]) == bro_only
+        assert quality.views_reading(conn, ["bro_cpt_data", "bro_well_tube"]) == ()  # read by no quality view
+        # norms: the assessments and what is built on them, not the per-location facts
+        assert quality.views_reading(conn, ["soil_norm"]) == (
+            *assessments,
+            "quality_gemeente_parameter",
+            "quality_gemeente",
+        )
+        assert quality.views_reading(conn, ["quarantine"]) == ("quality_gemeente", "quality_source")

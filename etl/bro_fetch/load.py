@@ -10,7 +10,6 @@ retried by the next run without downloading again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ import psycopg
 from etl.bro_fetch.settings import BroFetchSettings
 from etl.bro_fetch.state import FetchState
 from etl.jobs import bro_job
-from etl.run import EtlRunner, RunSummary
+from etl.run import AfterLoad, EtlRunner, RunSummary
 
 
 @dataclass(slots=True)
@@ -47,7 +46,7 @@ def load_fetched(
     settings: BroFetchSettings,
     runner: EtlRunner,
     *,
-    after_load: Callable[[], dict[str, float]] | None = None,
+    after_load: AfterLoad | None = None,
 ) -> LoadOutcome:
     """Load every downloaded-but-not-loaded object of ``state`` and set the statuses. Raises RunLocked."""
     outcome = LoadOutcome()

@@ -16,7 +16,7 @@ from etl.bro_fetch.settings import BroFetchSettings
 from etl.bro_fetch.state import FetchState
 from etl.errors import ConfigError
 from etl.progress import Reporter
-from etl.run import EXIT_FAILED, EXIT_OK, LOCK_KEY, EtlRunner, RunLocked
+from etl.run import EXIT_FAILED, EXIT_OK, LOCK_KEY, AfterLoad, EtlRunner, RunLocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ def fetch_bro(
     since: date | None = None,
     full: bool = False,
     dry_run: bool = False,
-    after_load: Callable[[], dict[str, float]] | None = None,
+    after_load: AfterLoad | None = None,
     command: str = "etl fetch-bro",
     on_event: Callable[..., None] | None = None,
 ) -> FetchReport:
