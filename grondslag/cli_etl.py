@@ -104,8 +104,9 @@ def _print_summary(summary: RunSummary, fmt: Format) -> None:
     if fmt is Format.table:
         _print_quarantine_examples(summary)
     for d in summary.datasets:
-        if d.error:
-            typer.echo(f"FAILED {d.file}: {d.error}", err=True)
+        if d.error:  # most errors name their file already (often as an absolute path)
+            named = Path(d.file).name in d.error
+            typer.echo(f"FAILED: {d.error}" if named else f"FAILED {d.file}: {d.error}", err=True)
 
 
 def _print_quarantine_examples(summary: RunSummary) -> None:

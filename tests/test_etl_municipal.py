@@ -327,6 +327,12 @@ def test_structurally_wrong_file_fails_whole_with_clear_message(
     err = json.loads(proc.stdout)["datasets"][0]["error"]
     assert "export.csv" in err and "Y-coördinaat" in err
     assert _fingerprint(etl_db)[:5] == before[:5]
+    # people see the message once, under the table, naming the file once
+    proc = run_cli(etl_db, "etl", "ingest", str(csv), "--mapping", str(mapping))
+    assert proc.returncode == 1
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("FAILED")]
+    assert failed == [f"FAILED: {err}"]
+    assert _fingerprint(etl_db)[:5] == before[:5]
 
 
 def test_killed_run_leaves_store_unchanged(etl_db: StoreSettings, loaded: dict, tmp_path: Path) -> None:
