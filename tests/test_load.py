@@ -21,6 +21,14 @@ def _batch(code: str) -> HarmonisedBatch:
     )
 
 
+def _new_dataset(conn: psycopg.Connection, source: str, path: str) -> int:
+    """A dataset of a new test source, in the connection's open transaction."""
+    source_id = conn.execute(
+        "INSERT INTO source (name, kind) VALUES (%s, 'test') RETURNING id", (source,)
+    ).fetchone()[0]
+    return replace_dataset(conn, source_id=source_id, run_id=None, path=path, sha256="1" * 64, fmt="csv")
+
+
 def test_unknown_parameter_code_aborts_the_dataset(etl_db: StoreSettings) -> None:
     with psycopg.connect(etl_db.libpq_url) as conn:
         source = conn.execute(
@@ -59,10 +67,7 @@ def test_measurements_go_with_their_samples_without_a_foreign_key(etl_db: StoreS
         rows_read=6,
     )
     with psycopg.connect(etl_db.libpq_url) as conn:
-        source = conn.execute(
-            "INSERT INTO source (name, kind) VALUES ('loader-trigger-test', 'test') RETURNING id"
-        ).fetchone()[0]
-        ds = replace_dataset(conn, source_id=source, run_id=None, path="t.csv", sha256="1" * 64, fmt="csv")
+        ds = _new_dataset(conn, "loader-trigger-test", "t.csv")
         result = load_batch(conn, batch, dataset_id=ds, run_id=None, gemeente_code="GM0344")
         assert (result.locations, result.samples, result.measurements) == (2, 2, 4)
         assert result.quarantined == {"outside_gemeente": 1}
@@ -102,10 +107,7 @@ def test_outside_gemeente_names_the_gemeente_the_point_lies_in(etl_db: StoreSett
         rows_read=2,
     )
     with psycopg.connect(etl_db.libpq_url) as conn:
-        source = conn.execute(
-            "INSERT INTO source (name, kind) VALUES ('loader-hint-test', 'test') RETURNING id"
-        ).fetchone()[0]
-        ds = replace_dataset(conn, source_id=source, run_id=None, path="h.csv", sha256="2" * 64, fmt="csv")
+        ds = _new_dataset(conn, "loader-hint-test", "h.csv")
         result = load_batch(conn, batch, dataset_id=ds, run_id=None, gemeente_code="GM0344")
         assert result.quarantined == {"outside_gemeente": 2}
         messages = [
