@@ -218,6 +218,32 @@ SAMPLES = Collection(
 )
 
 
+QUARANTINED_LOCATIONS = Collection(
+    id="quarantined_locations",
+    title="Quarantined locations",
+    description="Locations the ETL did not load because of where they lie (outside_gemeente: more than "
+    "the tolerance outside the delivering gemeente; outside_province), at the position the file gives "
+    "(a polygon's point on surface), with the reason and message. For checking a new export on the map.",
+    from_="quarantine t LEFT JOIN dataset d ON d.id = t.dataset_id LEFT JOIN source s ON s.id = d.source_id",
+    id_expr="t.id",
+    id_kind="integer",
+    geom="t.geom",
+    geometry_type="Point",
+    props=props(
+        ("reason", "t.reason", "string"),
+        ("message", "t.message", "string"),
+        ("locator", "t.locator", "string"),
+        ("source", "s.name", "string"),
+        ("dataset_id", "t.dataset_id", "integer"),
+        ("run_id", "t.run_id", "integer"),
+        ("quarantined_at", "t.created_at", "datetime"),
+    ),
+    datetime="t.created_at::date",
+    where="t.geom IS NOT NULL",
+    source_filter=SOURCE_FILTER,
+)
+
+
 def _bro(
     cid: str, title: str, types: tuple[str, ...], *, ogc: bool = True, tiles: bool = False
 ) -> Collection:
@@ -251,6 +277,7 @@ COLLECTIONS: dict[str, Collection] = {
         _bro("bro_cpt", "BRO cone penetration tests (CPT)", ("CPT",), tiles=True),
         _bro("bro_boreholes", "BRO boreholes (BHR-GT, BHR-P, BHR-G)", ("BHR-GT", "BHR-P", "BHR-G")),
         _bro("bro_wells", "BRO groundwater monitoring wells (GMW)", ("GMW",)),
+        QUARANTINED_LOCATIONS,
         _bro("bro_objects", "All BRO objects", BRO_TYPES, ogc=False),
     )
 }

@@ -192,14 +192,15 @@ def _merge(
     where = f"gemeente {gemeente_code}" if gemeente_code else "any gemeente of the province"
     conn.execute(
         """
-        INSERT INTO quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw)
+        INSERT INTO quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw, geom)
         SELECT %(run)s::bigint, %(ds)s::bigint, coalesce(p.locator, p.key), 'geometry', %(reason)s::text, 'location',
                format('location %%s at (%%s, %%s) lies more than %%s m outside %%s',
                       p.key, round(coalesce(p.x, ST_X(ST_PointOnSurface(p.geom)))::numeric, 2),
                       round(coalesce(p.y, ST_Y(ST_PointOnSurface(p.geom)))::numeric, 2), %(tol)s::float8, %(where)s::text)
                    -- the gemeente it does lie in: a wrong `gemeente:` in the mapping shows at once
                    || CASE WHEN inside.code IS NULL THEN '' ELSE format('; it lies in gemeente %%s (%%s)', inside.code, inside.name) END,
-               jsonb_build_object('key', p.key, 'x', p.x, 'y', p.y) || coalesce(p.attributes, '{}'::jsonb)
+               jsonb_build_object('key', p.key, 'x', p.x, 'y', p.y) || coalesce(p.attributes, '{}'::jsonb),
+               ST_PointOnSurface(p.geom)
         FROM stg_placed p
         LEFT JOIN LATERAL (
             SELECT gm.code, gm.name FROM gemeente gm

@@ -121,4 +121,10 @@ def test_outside_gemeente_names_the_gemeente_the_point_lies_in(etl_db: StoreSett
             "it lies in gemeente GM1581 (Utrechtse Heuvelrug)"
             for key in ("DOORN", "WKT")
         ]
+        # the position is kept (for the map layer quarantined_locations): the point the message names
+        positions = conn.execute(
+            "SELECT ST_AsText(geom), ST_SRID(geom) FROM quarantine WHERE dataset_id = %s ORDER BY locator",
+            (ds,),
+        ).fetchall()
+        assert positions == [("POINT(152104 449074)", 28992)] * 2
         conn.rollback()

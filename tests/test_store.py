@@ -9,6 +9,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -237,3 +238,27 @@ def test_every_foreign_key_column_is_indexed(engine: sa.Engine) -> None:
             .all()
         )
     assert unindexed == []
+
+
+def test_migration_0006_gives_earlier_quarantined_locations_their_position(pg_cluster: LocalCluster) -> None:
+    s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name="grondslag_q_geom")
+    store.ensure_database(s)
+    store.migrate(s, "0005_dissipation_arrays")
+    with psycopg.connect(s.libpq_url) as c:
+        c.execute(
+            """INSERT INTO quarantine (locator, field, reason, unit, message, raw) VALUES
+               ('a.csv, row 2', 'geometry', 'outside_gemeente', 'location', 'm', '{"key": "A", "x": 136000.5, "y": 456000}'),
+               ('a.csv, row 3', 'geometry', 'outside_province', 'location', 'm', '{"key": "B", "x": null, "y": null}'),
+               ('a.csv, row 4', 'datum', 'invalid_date', 'sample', 'm', '{"x": 1, "y": 2}')"""
+        )
+    store.migrate(s)
+    with psycopg.connect(s.libpq_url) as c:
+        rows = c.execute("SELECT locator, ST_AsText(geom) FROM quarantine ORDER BY locator").fetchall()
+    assert rows == [
+        ("a.csv, row 2", "POINT(136000.5 456000)"),
+        ("a.csv, row 3", None),
+        ("a.csv, row 4", None),
+    ]
+    store.downgrade(s, "0005_dissipation_arrays")
+    with psycopg.connect(s.libpq_url) as c:
+        assert c.execute("SELECT count(*) FROM quarantine").fetchone() == (3,)

@@ -23,7 +23,7 @@ from api.sql import json_member, literal_key, plain_identifier
 
 SERVED_TABLES = [
     "location", "sample", "measurement", "investigation", "dataset", "source", "bro_object", "gemeente",
-    "omgevingsdienst", "omgevingsdienst_membership", "etl_run",
+    "omgevingsdienst", "omgevingsdienst_membership", "etl_run", "quarantine",
 ]  # fmt: skip
 VERSION_SQL = """
 SELECT (SELECT coalesce(max(id), 0) FROM etl_run WHERE finished_at IS NOT NULL)::text || '.'

@@ -75,6 +75,17 @@ WHERE b.object_type LIKE 'BHR%';
 INSERT INTO bro_well_tube (bro_id, tube_number, screen_top, screen_bottom, tube_type)
 SELECT b.bro_id, k, -2.0 * k, -2.0 * k - 1, 'standaardbuis' FROM bro_object b, generate_series(1, 2) k
 WHERE b.object_type = 'GMW';
+-- locations the ETL quarantined for where they lie (with a position) and one without coordinates
+INSERT INTO quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw, geom)
+SELECT (SELECT max(id) FROM etl_run), (SELECT id FROM dataset WHERE path LIKE '%test-utrecht%'),
+       'export.csv, row ' || (100 + q.n), 'geometry', 'outside_gemeente', 'location',
+       'location Q' || q.n || ' lies more than 100 m outside gemeente GM0344; it lies in gemeente ' || g.code,
+       jsonb_build_object('key', 'Q' || q.n), ST_Translate(ST_PointOnSurface(g.geom), q.n * 20, 0)
+FROM (VALUES (1, 'GM0307'), (2, 'GM0307'), (3, 'GM0356'), (4, 'GM0356')) q(n, code)
+JOIN gemeente g ON g.code = q.code;
+INSERT INTO quarantine (run_id, dataset_id, locator, field, reason, unit, message, raw)
+SELECT (SELECT max(id) FROM etl_run), (SELECT id FROM dataset WHERE path LIKE '%test-utrecht%'),
+       'export.csv, row 105', 'x', 'missing_coordinates', 'location', 'location Q5 has no coordinates', '{}';
 ANALYZE;
 """
 

@@ -67,6 +67,7 @@ def test_collections_metadata(client: httpx.Client) -> None:
         "bro_cpt",
         "bro_boreholes",
         "bro_wells",
+        "quarantined_locations",
     ]
     loc = _get(client, "/ogc/collections/locations")
     assert loc["storageCrs"] == EPSG28992 and CRS84 in loc["crs"]
@@ -266,3 +267,13 @@ def test_unfiltered_count_cache_follows_etl_runs(client: httpx.Client, api_engin
             conn.execute(sa.text("DELETE FROM location WHERE external_id = 'cache-test'"))
             conn.execute(sa.text("INSERT INTO etl_run (finished_at, status) VALUES (now(), 'succeeded')"))
         time.sleep(0.5)
+
+
+def test_quarantined_locations_filter_by_reason_and_source(client: httpx.Client) -> None:
+    base = "/ogc/collections/quarantined_locations/items"
+    doc = _get(client, base, reason="outside_gemeente", source="test-utrecht")
+    assert doc["numberMatched"] == len(doc["features"]) == 4  # the one without coordinates has no position
+    assert {f["properties"]["reason"] for f in doc["features"]} == {"outside_gemeente"}
+    assert all(f["geometry"]["type"] == "Point" for f in doc["features"])
+    assert _get(client, base, source="test-regio")["numberMatched"] == 0
+    assert _get(client, base, reason="missing_coordinates")["numberMatched"] == 0

@@ -96,3 +96,30 @@ def test_features_in_rd_new(server: Server, db) -> None:
         assert y == pytest.approx(
             db(f"SELECT ST_Y(geom) FROM bro_object WHERE bro_id = '{bro_id}'"), abs=0.001
         )
+
+
+def test_quarantined_locations_open_in_gdal_with_reason_and_message(server: Server, db) -> None:
+    """The rejected positions of a load, as a layer: only records that have a position, in RD New."""
+    if gdal_version() >= (3, 7):
+        args = ["-oo", "CRS=EPSG:28992", f"OAPIF:{server.url}/ogc"]
+    else:
+        args = [f"OAPIF:{server.url}/ogc?crs={EPSG28992}"]
+    out = ogrinfo("-al", "-q", *args, "quarantined_locations")
+    reasons = re.findall(r"reason \(String\) = (\S+)", out)
+    assert reasons == ["outside_gemeente"] * db("SELECT count(*) FROM quarantine WHERE geom IS NOT NULL")
+    assert (
+        db("SELECT count(*) FROM quarantine WHERE geom IS NULL") >= 1
+    )  # e.g. missing_coordinates: not served
+    messages = re.findall(r"message \(String\) = (.+)", out)
+    assert all("lies more than 100 m outside gemeente GM0344; it lies in gemeente" in m for m in messages)
+    points = [tuple(map(float, p)) for p in re.findall(r"POINT \(([\d.]+) ([\d.]+)\)", out)]
+    expected = [
+        (
+            db(f"SELECT ST_X(geom) FROM quarantine WHERE locator = '{loc}'"),
+            db(f"SELECT ST_Y(geom) FROM quarantine WHERE locator = '{loc}'"),
+        )
+        for loc in re.findall(r"locator \(String\) = (.+)", out)
+    ]
+    assert len(points) == len(expected) == len(reasons)
+    for (x, y), (ex, ey) in zip(points, expected, strict=True):
+        assert (x, y) == (pytest.approx(ex, abs=0.001), pytest.approx(ey, abs=0.001))
