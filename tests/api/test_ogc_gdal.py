@@ -38,6 +38,13 @@ def gdal_version() -> tuple[int, int]:
     return int(major), int(minor)
 
 
+def rd_new(server: Server) -> list[str]:
+    """ogrinfo arguments opening the server's OGC API with features in EPSG:28992."""
+    if gdal_version() >= (3, 7):
+        return ["-oo", "CRS=EPSG:28992", f"OAPIF:{server.url}/ogc"]
+    return [f"OAPIF:{server.url}/ogc?crs={EPSG28992}"]
+
+
 def feature_count(out: str) -> int:
     return int(re.search(r"Feature Count: (\d+)", out).group(1))
 
@@ -81,10 +88,7 @@ def test_reading_every_feature_through_gdal(server: Server, db) -> None:
 
 
 def test_features_in_rd_new(server: Server, db) -> None:
-    if gdal_version() >= (3, 7):
-        args = ["-oo", "CRS=EPSG:28992", f"OAPIF:{server.url}/ogc"]
-    else:
-        args = [f"OAPIF:{server.url}/ogc?crs={EPSG28992}"]
+    args = rd_new(server)
     out = ogrinfo("-al", "-q", *args, "bro_cpt")
     points = [tuple(map(float, p)) for p in re.findall(r"POINT \(([\d.]+) ([\d.]+)\)", out)]
     ids = re.findall(r"bro_id \(String\) = (\S+)", out)
@@ -100,10 +104,7 @@ def test_features_in_rd_new(server: Server, db) -> None:
 
 def test_quarantined_locations_open_in_gdal_with_reason_and_message(server: Server, db) -> None:
     """The rejected positions of a load, as a layer: only records that have a position, in RD New."""
-    if gdal_version() >= (3, 7):
-        args = ["-oo", "CRS=EPSG:28992", f"OAPIF:{server.url}/ogc"]
-    else:
-        args = [f"OAPIF:{server.url}/ogc?crs={EPSG28992}"]
+    args = rd_new(server)
     out = ogrinfo("-al", "-q", *args, "quarantined_locations")
     reasons = re.findall(r"reason \(String\) = (\S+)", out)
     assert reasons == ["outside_gemeente"] * db("SELECT count(*) FROM quarantine WHERE geom IS NOT NULL")
