@@ -25,8 +25,18 @@ VECTOR_SUFFIXES = {".shp": "shapefile", ".gpkg": "geopackage", ".geojson": "geoj
 
 # (role, pattern on the normalised column name), first match wins
 ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("x", re.compile(r"^(x|x[ _-]?co[oö]rd.*|xco.*|rd[ _]?x|x[ _]rd|easting|lon(gitude)?)$")),
-    ("y", re.compile(r"^(y|y[ _-]?co[oö]rd.*|yco.*|rd[ _]?y|y[ _]rd|northing|lat(itude)?)$")),
+    (
+        "x",
+        re.compile(
+            r"^(x|x[ _-]?co[oö]rd.*|xco.*|rd[ _]?x|x[ _]rd|easting|lon(gitude)?|lng|lengtegraad|oosterlengte)$"
+        ),
+    ),
+    (
+        "y",
+        re.compile(
+            r"^(y|y[ _-]?co[oö]rd.*|yco.*|rd[ _]?y|y[ _]rd|northing|lat(itude)?|breedtegraad|noorderbreedte)$"
+        ),
+    ),
     ("below_limit_flag", re.compile(r"^(<|kleiner.*|detectie.*|aantoonbaarheid.*|below.*|dl[ _]?flag)$")),
     (
         "depth_from",
@@ -36,7 +46,12 @@ ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"(datum|date|monstername)")),
     ("sample_id", re.compile(r"^(monster.*|sample.*|mon[ _]?id)$")),
     ("investigation_id", re.compile(r"^(onderzoek.*|investigation.*|rapport.*|report.*)$")),
-    ("location_id", re.compile(r"^(locatie.*|boring.*|peilbuis.*|location.*|loc[ _]?id|meetpunt.*|punt.*)$")),
+    (
+        "location_id",
+        re.compile(
+            r"^(locatie.*|boring.*|boorpunt.*|peilbuis.*|location.*|loc[ _]?id|meetpunt.*|monsterpunt.*|punt.*)$"
+        ),
+    ),
     ("parameter", re.compile(r"^(parameter|stof|component|analyse|determinatie|parameternaam)$")),
     ("value", re.compile(r"^(waarde|value|resultaat|result|meetwaarde|gehalte)$")),
     ("unit", re.compile(r"^(eenheid|unit|eenh)$")),
@@ -197,21 +212,47 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
                 if _guess_unit(name) is None:
                     guess.note = "unit not in the column name: canonical unit assumed"
         columns.append(guess)
+    decimal = _guess_decimal(rows)
+    _coordinates_by_range(columns, rows, decimal)
     by_role = {c.role: c for c in columns if c.role}
     long_layout = "parameter" in by_role and "value" in by_role and not any(c.parameter for c in columns)
     layout = "long" if long_layout else ("wide" if any(c.parameter for c in columns) else None)
-    texts = [str(v) for r in rows for v in r.values() if isinstance(v, str)]
-    decimal = (
-        ","
-        if sum(bool(re.fullmatch(r"-?\d+,\d+", t)) for t in texts)
-        > sum(bool(re.fullmatch(r"-?\d+\.\d+", t)) for t in texts)
-        else "."
-    )
     crs, crs_note = _guess_crs(rows, by_role, decimal, details if has_geometry else None)
     depth_unit = (
         "cm" if any("cm" in _norm(c.name) for c in columns if c.role in ("depth_from", "depth_to")) else "m"
     )
     return InspectReport(path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows))
+
+
+def _guess_decimal(rows: list[dict[str, Any]]) -> str:
+    texts = [str(v) for r in rows for v in r.values() if isinstance(v, str)]
+    commas = sum(bool(re.fullmatch(r"-?\d+,\d+", t)) for t in texts)
+    points = sum(bool(re.fullmatch(r"-?\d+\.\d+", t)) for t in texts)
+    return "," if commas > points else "."
+
+
+def _coordinates_by_range(columns: list[ColumnGuess], rows: list[dict[str, Any]], decimal: str) -> None:
+    """No column named as X/Y: take the first pair of unclaimed numeric columns whose values are, in
+    every row read, coordinates of the Netherlands (RD New or WGS84, either order)."""
+    if any(c.role in ("x", "y") for c in columns):
+        return
+    numeric: list[tuple[ColumnGuess, list[float]]] = []
+    for c in columns:
+        if c.role is not None or c.parameter is not None:
+            continue
+        values = [_number(r.get(c.name), decimal) for r in rows]
+        if values and all(isinstance(v, float) for v in values):
+            numeric.append((c, values))  # type: ignore[arg-type]
+    for (a, va), (b, vb) in itertools.combinations(numeric, 2):
+        kinds = {classify(x, y) for x, y in zip(va, vb, strict=True)}
+        if len(kinds) != 1 or None in kinds:
+            continue
+        (kind,) = kinds
+        x, y = (a, b) if kind in ("rd", "lonlat") else (b, a)
+        x.role, y.role = "x", "y"
+        what = "RD New" if kind.startswith("rd") else "WGS84 longitude/latitude"
+        x.note = y.note = f"recognised by its values ({what}), not its name"
+        return
 
 
 def _guess_crs(rows, by_role, decimal, vector_details) -> tuple[str | None, str]:

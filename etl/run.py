@@ -100,6 +100,13 @@ class Job:
     prefetch: Callable[[ReadAhead], None] | None = None
 
 
+# what the loader meets in a store whose migrations are behind the code
+SCHEMA_BEHIND = (
+    psycopg.errors.UndefinedColumn,
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.UndefinedFunction,
+)
+
 # called after a run that loaded something, with the tables its datasets changed; returns seconds per step
 AfterLoad = Callable[[frozenset[str]], dict[str, float]]
 
@@ -240,6 +247,11 @@ class EtlRunner:
                 result.status = "checked" if self.dry_run else "loaded"
         except (GrondslagError, OSError, ValueError, psycopg.Error) as exc:
             message = str(exc) if isinstance(exc, SourceError) else f"{job.display}: {exc}"
+            if isinstance(exc, SCHEMA_BEHIND):
+                message = message.splitlines()[0] + (
+                    " (the store's schema is older than this version of Grondslag: "
+                    "run `grondslag db migrate`, then load again)"
+                )
             result = DatasetSummary(job.source, job.display, "failed", error=message.strip())
         result.seconds = time.perf_counter() - started
         fields = result.as_dict()

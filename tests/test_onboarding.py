@@ -93,3 +93,51 @@ def test_a_draft_without_the_gemeente_or_with_its_name_says_what_to_write(
         in proc.stderr
     )
     assert "GM0736 De Ronde Venen" in proc.stderr
+
+
+def _wgs84_export(path: Path, lat_name: str, lon_name: str) -> None:
+    """An export as a surveyor might send it: cp1252, ';', decimal commas, latitude first, in Utrecht."""
+    rows = [f"Boorpunt;{lat_name};{lon_name};Datum monstername;Van (cm);Tot (cm);Pb_mg_kg;ZINK;Opmerking"]
+    for i in range(12):
+        lat, lon = f"{52.081 + i * 0.001:.6f}", f"{5.101 + i * 0.002:.6f}"
+        zinc = "<RG" if i % 5 == 0 else str(40 + 10 * i)
+        rows.append(
+            f"UT-{i:03d};{lat.replace('.', ',')};{lon.replace('.', ',')};{1 + i:02d}-03-2021;0;50;"
+            f"{30 + i},5;{zinc};bovengrond één"
+        )
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
+
+
+def test_inspect_knows_dutch_coordinate_names_and_coordinates_by_their_values(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    named = tmp_path / "utrecht_wgs84.csv"
+    _wgs84_export(named, "Breedtegraad", "Lengtegraad")
+    report = json.loads(run_cli(etl_db, "etl", "inspect", str(named), "-f", "json").stdout)
+    roles = {c["name"]: c.get("role") for c in report["columns"]}
+    assert (roles["Boorpunt"], roles["Breedtegraad"], roles["Lengtegraad"]) == ("location_id", "y", "x")
+    assert report["crs"] == "EPSG:4326"
+    # columns whose names say nothing: recognised by their values, x = longitude whatever the order
+    anonymous = tmp_path / "anonymous.csv"
+    _wgs84_export(anonymous, "Coord 1", "Coord 2")
+    report = json.loads(run_cli(etl_db, "etl", "inspect", str(anonymous), "-f", "json").stdout)
+    cols = {c["name"]: c for c in report["columns"]}
+    assert (cols["Coord 1"]["role"], cols["Coord 2"]["role"]) == ("y", "x")
+    assert "recognised by its values" in cols["Coord 2"]["note"]
+    assert report["crs"] == "EPSG:4326"
+    # the draft loads as it is (the gemeente given to inspect): 12 locations with Pb and Zn each
+    draft = tmp_path / "draft.yaml"
+    assert (
+        run_cli(
+            etl_db, "etl", "inspect", str(named), "--gemeente", "GM0344", "--write-mapping", str(draft)
+        ).returncode
+        == 0
+    )
+    loaded = run_cli(
+        etl_db, "etl", "ingest", str(named), "--mapping", str(draft), "--dry-run", "--format", "json"
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    ds = json.loads(loaded.stdout)["datasets"][0]
+    assert (ds["locations"], ds["samples"]) == (12, 12)
+    # '<RG' (below the reporting limit) without `detection_limit.reporting_limits` in the draft: quarantined
+    assert ds["measurements"] == 21 and ds["quarantined"] == {"non_numeric_value": 3}

@@ -262,3 +262,36 @@ def test_migration_0006_gives_earlier_quarantined_locations_their_position(pg_cl
     store.downgrade(s, "0005_dissipation_arrays")
     with psycopg.connect(s.libpq_url) as c:
         assert c.execute("SELECT count(*) FROM quarantine").fetchone() == (3,)
+
+
+def test_loading_into_a_store_behind_the_code_says_to_migrate(pg_cluster: LocalCluster) -> None:
+    """Grondslag upgraded but `db migrate` not run: the dataset fails (nothing written) and says what to do."""
+    from db.seed import seed
+    from tests.conftest import run_cli
+
+    s = StoreSettings(data_dir=pg_cluster.data_dir, pg_port=pg_cluster.port, db_name="grondslag_behind")
+    store.ensure_database(s)
+    store.migrate(s, "0005_dissipation_arrays")
+    engine = store.make_engine(s)
+    with engine.begin() as conn:
+        seed(conn)
+    engine.dispose()
+    # a location outside its gemeente: its quarantine record needs quarantine.geom (migration 0006)
+    export = Path(pg_cluster.data_dir).parent / "behind.csv"
+    export.write_text("id;x;y;datum;Pb\nA;190000;456000;01-02-2020;12\n", encoding="utf-8")
+    mapping = export.with_suffix(".yaml")
+    mapping.write_text(
+        "name: behind\ngemeente: GM0344\nreader: {type: csv, file: behind.csv}\ncrs: 'EPSG:28992'\n"
+        "columns: {location_id: id, x: x, y: y, date: datum}\nlayout: wide\n"
+        "wide: {value_columns: {Pb: {parameter: Pb, unit: mg/kg ds}}}\n",
+        encoding="utf-8",
+    )
+    proc = run_cli(s, "etl", "ingest", str(export), "--mapping", str(mapping), "--format", "json")
+    assert proc.returncode == 1
+    error = json.loads(proc.stdout)["datasets"][0]["error"]
+    assert 'column "geom" of relation "quarantine" does not exist' in error
+    assert error.endswith(
+        "(the store's schema is older than this version of Grondslag: run `grondslag db migrate`, then load again)"
+    )
+    with psycopg.connect(s.libpq_url) as c:
+        assert c.execute("SELECT count(*) FROM location").fetchone() == (0,)
