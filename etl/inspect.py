@@ -153,19 +153,23 @@ def _read_sample(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[
         from etl.readers import vector_reader
 
         info = vector_reader.inspect(path)
-        layer = info["layers"][0]
+        # the first layer with geometries (a GeoPackage may also hold tables without any)
+        layer = next((lyr for lyr in info["layers"] if lyr.get("geometry_type")), info["layers"][0])
         spec = {"type": VECTOR_SUFFIXES[suffix], "file": path.name}
         if suffix == ".gpkg":
             spec["layer"] = layer["layer"]
         rows = [
             r.values for r in itertools.islice(vector_reader.read(path, layer=layer["layer"]), SAMPLE_ROWS)
         ]
-        return (
-            spec,
-            {"layer": layer["layer"], "crs": layer.get("crs"), "encoding": layer.get("encoding")},
-            rows,
-            True,
-        )
+        details = {"layer": layer["layer"], "crs": layer.get("crs"), "encoding": layer.get("encoding")}
+        others = [
+            f"{lyr['layer']} ({lyr.get('features')} features, {lyr.get('geometry_type') or 'no geometry'})"
+            for lyr in info["layers"]
+            if lyr is not layer
+        ]
+        if others:
+            details["other_layers"] = others
+        return spec, details, rows, True
     if suffix == ".xml":
         return {"type": "sikb0101", "file": path.name}, {}, [], False
     raise ValueError(f"{path}: no reader for '{suffix}' files (csv, xlsx, shp, gpkg, geojson, xml)")

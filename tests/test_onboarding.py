@@ -141,3 +141,45 @@ def test_inspect_knows_dutch_coordinate_names_and_coordinates_by_their_values(
     assert (ds["locations"], ds["samples"]) == (12, 12)
     # '<RG' (below the reporting limit) without `detection_limit.reporting_limits` in the draft: quarantined
     assert ds["measurements"] == 21 and ds["quarantined"] == {"non_numeric_value": 3}
+
+
+def test_geopackage_with_a_table_first_and_polygons_in_wgs84(etl_db: StoreSettings, tmp_path: Path) -> None:
+    """Contaminated sites as polygons (EPSG:4326) in a GeoPackage whose first layer is a plain table."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    gpkg = tmp_path / "amersfoort.gpkg"
+    gpd.GeoDataFrame(pd.DataFrame({"sleutel": ["bron"], "waarde": ["gemeente Amersfoort"]})).to_file(
+        gpkg, layer="metadata", driver="GPKG"
+    )
+    sites = [
+        {
+            "locatiecode": f"AF{i:04d}",
+            "onderzoeksdatum": pd.Timestamp(2019, 1 + i, 3),
+            "diepte_van_m": 0.0,
+            "diepte_tot_m": 0.5,
+            "lood": 40.0 + i * 20,
+            "koper": None if i == 3 else 15.0 + i,
+            "geometry": box(5.385 + i * 0.002, 52.155 + i * 0.001, 5.386 + i * 0.002, 52.1557 + i * 0.001),
+        }
+        for i in range(10)
+    ]
+    gpd.GeoDataFrame(sites, crs="EPSG:4326").to_file(gpkg, layer="verontreinigde_locaties", driver="GPKG")
+    report = json.loads(run_cli(etl_db, "etl", "inspect", str(gpkg), "-f", "json").stdout)
+    assert report["reader"]["layer"] == "verontreinigde_locaties" and report["crs"] == "EPSG:4326"
+    assert report["details"]["other_layers"] == ["metadata (1 features, no geometry)"]
+    draft = tmp_path / "draft.yaml"
+    assert (
+        run_cli(
+            etl_db, "etl", "inspect", str(gpkg), "--gemeente", "GM0307", "--write-mapping", str(draft)
+        ).returncode
+        == 0
+    )
+    proc = run_cli(
+        etl_db, "etl", "ingest", str(gpkg), "--mapping", str(draft), "--dry-run", "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    ds = json.loads(proc.stdout)["datasets"][0]
+    # an empty cell is "not analysed": 10 lead + 9 copper values, nothing quarantined
+    assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (10, 19, {})
