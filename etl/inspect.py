@@ -19,6 +19,7 @@ from typing import Any
 from etl.harmonise.coordinates import classify
 from etl.harmonise.parameters import Catalogue
 from etl.harmonise.values import parse_number
+from etl.mapping import DEFAULT_UNQUANTIFIED
 
 SAMPLE_ROWS = 500
 VECTOR_SUFFIXES = {".shp": "shapefile", ".gpkg": "geopackage", ".geojson": "geojson", ".json": "geojson"}
@@ -87,6 +88,8 @@ class InspectReport:
     depth_unit: str
     decimal: str
     rows: int
+    # parameters with values "below a limit" that give no number (e.g. '<RG'): code -> value as written
+    unquantified: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,7 @@ class InspectReport:
             "decimal": self.decimal,
             "details": self.details,
             "columns": [{k: v for k, v in vars_(c).items() if v not in (None, [])} for c in self.columns],
+            "unquantified": self.unquantified,
         }
 
 
@@ -225,7 +229,37 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
     depth_unit = (
         "cm" if any("cm" in _norm(c.name) for c in columns if c.role in ("depth_from", "depth_to")) else "m"
     )
-    return InspectReport(path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows))
+    report = InspectReport(
+        path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows)
+    )
+    report.unquantified = _unquantified(columns, rows, by_role, layout, catalogue)
+    return report
+
+
+_UNQUANTIFIED = re.compile(
+    r"^\s*<\s*(" + "|".join(re.escape(w) for w in DEFAULT_UNQUANTIFIED) + r")\s*$", re.IGNORECASE
+)
+
+
+def _unquantified(columns, rows, by_role, layout, catalogue: Catalogue) -> dict[str, str]:
+    """Parameters whose values include '<RG'-like notations: below a limit the file does not state."""
+    found: dict[str, str] = {}
+    if layout == "long":
+        value, param = by_role["value"].name, by_role["parameter"].name
+        for r in rows:
+            raw = r.get(value)
+            p = catalogue.lookup(str(r.get(param) or ""))
+            if isinstance(raw, str) and p is not None and _UNQUANTIFIED.match(raw):
+                found.setdefault(p.code, raw.strip())
+        return found
+    for c in columns:
+        if c.parameter:
+            for r in rows:
+                raw = r.get(c.name)
+                if isinstance(raw, str) and _UNQUANTIFIED.match(raw):
+                    found.setdefault(c.parameter, raw.strip())
+                    break
+    return found
 
 
 def _guess_decimal(rows: list[dict[str, Any]]) -> str:
@@ -354,6 +388,16 @@ def draft_mapping(report: InspectReport, *, name: str | None = None, gemeente: s
         unknown = [c.name for c in report.columns if c.role is None]
         if unknown:
             lines.append(f"  exclude: [{', '.join(q(n) for n in unknown)}]  # REVIEW: columns not recognised")
+    if report.unquantified:
+        shown = ", ".join(f"{code} {value!r}" for code, value in report.unquantified.items())
+        limits = ", ".join(f"{code}: <limit>" for code in report.unquantified)
+        lines += [
+            f"# REVIEW: values below a limit the file does not state ({shown}) are quarantined as",
+            "# non_numeric_value unless the limit is given; if the lab report states it, uncomment and fill in",
+            "# (in the parameter's canonical unit):",
+            "# detection_limit:",
+            f"#   reporting_limits: {{{limits}}}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -141,6 +141,16 @@ def test_inspect_knows_dutch_coordinate_names_and_coordinates_by_their_values(
     assert (ds["locations"], ds["samples"]) == (12, 12)
     # '<RG' (below the reporting limit) without `detection_limit.reporting_limits` in the draft: quarantined
     assert ds["measurements"] == 21 and ds["quarantined"] == {"non_numeric_value": 3}
+    # the draft says so, with the block to fill in; filled in, those three load as below the limit
+    text = draft.read_text(encoding="utf-8")
+    assert "# REVIEW: values below a limit the file does not state (Zn '<RG')" in text
+    assert "#   reporting_limits: {Zn: <limit>}" in text
+    draft.write_text(text + "detection_limit:\n  reporting_limits: {Zn: 20}\n", encoding="utf-8")
+    loaded = run_cli(
+        etl_db, "etl", "ingest", str(named), "--mapping", str(draft), "--dry-run", "--format", "json"
+    )
+    ds = json.loads(loaded.stdout)["datasets"][0]
+    assert ds["measurements"] == 24 and ds["quarantined"] == {}
 
 
 def test_geopackage_with_a_table_first_and_polygons_in_wgs84(etl_db: StoreSettings, tmp_path: Path) -> None:
