@@ -44,6 +44,8 @@ ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"(^|\b)(van|diepte[ _]?(van|bov.*|top)|depth[ _]?(from|top)|bovenkant.*|top[ _]?m)"),
     ),
     ("depth_to", re.compile(r"(^|\b)(tot|diepte[ _]?(tot|ond.*|bot.*)|depth[ _]?(to|bottom)|onderkant.*)")),
+    # one column with the interval, "0-50" (cm-mv): a Dutch lab's "traject"
+    ("depth", re.compile(r"^(traject|monstertraject|diepte[ _-]?traject|bemonsteringsdiepte|diepte|depth)$")),
     ("date", re.compile(r"(datum|date|monstername)")),
     ("sample_id", re.compile(r"^(monster.*|sample.*|mon[ _]?id)$")),
     ("investigation_id", re.compile(r"^(onderzoek.*|investigation.*|rapport.*|report.*)$")),
@@ -188,8 +190,19 @@ def _guess_unit(name: str) -> str | None:
     return None
 
 
+# a unit written after the name (a units row under the header joins as "Lood mg/kg ds", "X m RD")
+_UNIT_SUFFIX = re.compile(
+    r"\s+(mg/kg|µg/kg|ug/kg|mg/l|µg/l|%|ppm|m|cm|mm)?\s*(ds|d\.s\.)?\s*(-?\s*mv|rd|nap)?\s*$", re.IGNORECASE
+)
+
+
+def _without_unit(name: str) -> str:
+    stripped = _UNIT_SUFFIX.sub("", name).strip()
+    return stripped or name
+
+
 def _param_label(name: str) -> str:
-    label = _BRACKETS.sub("", name).strip()
+    label = _without_unit(_BRACKETS.sub("", name).strip())
     return re.sub(r"(_(mg|ug|pct|mgk|mgkg|ugkg|mg_kg|ug_kg)[a-z]*|_)$", "", label, flags=re.I)
 
 
@@ -207,8 +220,9 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
         guess = ColumnGuess(name, samples=shown)
         n = _norm(name)
         last = n.split(" ")[-1]  # two-row headers: "Analyse Waarde" -> "waarde"
+        bare = _without_unit(n)  # a units row: "x m rd" -> "x"
         for role, pattern in ROLE_PATTERNS:
-            if role not in taken and (pattern.search(n) or pattern.search(last)):
+            if role not in taken and (pattern.search(n) or pattern.search(last) or pattern.search(bare)):
                 guess.role = role
                 taken.add(role)
                 break
@@ -227,7 +241,9 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
     layout = "long" if long_layout else ("wide" if any(c.parameter for c in columns) else None)
     crs, crs_note = _guess_crs(rows, by_role, decimal, details if has_geometry else None)
     depth_unit = (
-        "cm" if any("cm" in _norm(c.name) for c in columns if c.role in ("depth_from", "depth_to")) else "m"
+        "cm"
+        if any("cm" in _norm(c.name) for c in columns if c.role in ("depth_from", "depth_to", "depth"))
+        else "m"
     )
     report = InspectReport(
         path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows)
@@ -352,6 +368,7 @@ def draft_mapping(report: InspectReport, *, name: str | None = None, gemeente: s
         "date",
         "depth_from",
         "depth_to",
+        "depth",
         "x",
         "y",
     ):

@@ -182,6 +182,7 @@ class Columns(BaseModel):
     date: str | None = None
     depth_from: str | None = None
     depth_to: str | None = None
+    depth: str | None = None  # one column holding the interval, "0-50" / "0,5 - 1,0" ("traject")
     x: str | None = None
     y: str | None = None
     geometry: bool = False
@@ -191,6 +192,8 @@ class Columns(BaseModel):
     def _xy(self) -> Columns:
         if (self.x is None) != (self.y is None):
             raise ValueError("give both 'x' and 'y' (or neither)")
+        if self.depth is not None and (self.depth_from is not None or self.depth_to is not None):
+            raise ValueError("use either 'depth' (one column 'from-to') or 'depth_from'/'depth_to'")
         if self.geometry and self.x is not None:
             raise ValueError("use either 'geometry: true' or 'x'/'y' columns")
         return self

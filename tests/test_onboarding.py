@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import psycopg
 import yaml
 
 from db.settings import StoreSettings
@@ -193,3 +194,54 @@ def test_geopackage_with_a_table_first_and_polygons_in_wgs84(etl_db: StoreSettin
     ds = json.loads(proc.stdout)["datasets"][0]
     # an empty cell is "not analysed": 10 lead + 9 copper values, nothing quarantined
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (10, 19, {})
+
+
+def test_lab_xlsx_with_a_units_row_and_a_depth_interval_column(etl_db: StoreSettings, tmp_path: Path) -> None:
+    """Title rows, column names over a row of units, and the depth as one "Traject" column ("0-50")."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Resultaten"
+    ws.append(["Analyserapport grond - projectnummer 2024-117"])
+    ws.append([])
+    ws.append(["Monsternummer", "Boring", "X", "Y", "Traject", "Datum", "Lood", "Zink"])
+    ws.append(["", "", "m RD", "m RD", "cm-mv", "", "mg/kg ds", "mg/kg ds"])
+    for i in range(6):  # three borings in Oudewater, two samples each
+        ws.append(
+            [f"MM{i:02d}", f"B{i // 2:02d}", 120500 + (i // 2) * 30.5, 449800 + (i // 2) * 20.25,
+             "0-50" if i % 2 == 0 else "50-100", f"{1 + i:02d}-04-2024", 40 + i, "<20" if i == 4 else 100 + i]
+        )  # fmt: skip
+    xlsx = tmp_path / "lab.xlsx"
+    wb.save(xlsx)
+    report = json.loads(run_cli(etl_db, "etl", "inspect", str(xlsx), "-f", "json").stdout)
+    assert report["reader"]["header_rows"] == [3, 4] and report["depth_unit"] == "cm"
+    cols = {c["name"]: c for c in report["columns"]}
+    assert (cols["X m RD"]["role"], cols["Y m RD"]["role"], cols["Traject cm-mv"]["role"]) == (
+        "x",
+        "y",
+        "depth",
+    )
+    assert (cols["Lood mg/kg ds"]["parameter"], cols["Lood mg/kg ds"]["unit"]) == ("Pb", "mg/kg ds")
+    assert report["crs"] == "EPSG:28992"
+    draft = tmp_path / "lab.yaml"
+    assert (
+        run_cli(
+            etl_db, "etl", "inspect", str(xlsx), "--gemeente", "GM0589", "--write-mapping", str(draft)
+        ).returncode
+        == 0
+    )
+    proc = run_cli(
+        etl_db, "etl", "ingest", str(xlsx), "--mapping", str(draft), "--no-refresh", "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    ds = json.loads(proc.stdout)["datasets"][0]
+    assert (ds["locations"], ds["samples"], ds["measurements"], ds["quarantined"]) == (3, 6, 12, {})
+    with psycopg.connect(etl_db.libpq_url) as conn:
+        depths = conn.execute(
+            "SELECT external_id, depth_from_m, depth_to_m FROM sample WHERE dataset_id = %s ORDER BY 1",
+            (ds["dataset_id"],),
+        ).fetchall()
+    assert depths == [
+        (f"MM{i:02d}", 0.0 if i % 2 == 0 else 0.5, 0.5 if i % 2 == 0 else 1.0) for i in range(6)
+    ]

@@ -58,6 +58,8 @@ from etl.mapping import Mapping, complete_sikb0101_mapping
 from etl.records import HarmonisedBatch, HMeasurement, QuarantineRecord, RawRecord
 
 _MISSING = object()
+# a depth interval in one cell: "0-50", "0,5 - 1,0", "50–100" (en dash)
+_RANGE = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*[-–]\s*(\d+(?:[.,]\d+)?)\s*")
 
 
 def harmonise(
@@ -179,7 +181,7 @@ class _Run:
             col = getattr(self.cols, name)
             if col:
                 found[f"columns.{name}"] = col
-        for name in ("depth_from", "depth_to", "x", "y", "crs"):
+        for name in ("depth_from", "depth_to", "depth", "x", "y", "crs"):
             col = getattr(self.cols, name)
             if col:
                 found[f"columns.{name}"] = col
@@ -239,7 +241,8 @@ class _Run:
         a known parameter, unit and value) takes a fast path of plain dictionary lookups."""
         cols = self.cols
         c_loc, c_sample, c_x, c_y = cols.location_id, cols.sample_id, cols.x, cols.y
-        c_date, c_from, c_to = cols.date, cols.depth_from, cols.depth_to
+        # a one-column interval ("0-50") stands in for depth_from; it is split in _sample_fields
+        c_date, c_from, c_to = cols.date, cols.depth_from or cols.depth, cols.depth_to
         use_geometry = cols.geometry
         long_spec = self.mapping.long if self.mapping.layout == "long" else None
         if long_spec is not None:
@@ -472,23 +475,37 @@ class _Run:
                 Problem(reason, cols.date, f"sample date {shown}: {reason.replace('_', ' ')}"),
             )
         depths: list[float | None] = []
-        for col in (cols.depth_from, cols.depth_to):
-            v = self.number(vals.get(col)) if col else None
+        cells: list[tuple[str | None, Any]] = [
+            (c, vals.get(c) if c else None) for c in (cols.depth_from, cols.depth_to)
+        ]
+        if cols.depth:
+            raw = vals.get(cols.depth)
+            parts = _RANGE.fullmatch(str(raw).strip()) if raw is not None and str(raw).strip() else None
+            if raw is not None and str(raw).strip() and parts is None:
+                msg = f"depth interval {raw!r} is not written as 'from-to' (e.g. '0-50')"
+                return day, None, None, Problem(INVALID_DEPTH, cols.depth, msg)
+            cells = [
+                (cols.depth, parts.group(1) if parts else None),
+                (cols.depth, parts.group(2) if parts else None),
+            ]
+        for col, cell in cells:
+            v = self.number(cell) if col else None
             if v is _MISSING or (isinstance(v, float) and v < 0):
-                return day, None, None, Problem(INVALID_DEPTH, col, f"depth {vals.get(col)!r} is not a depth")
+                return day, None, None, Problem(INVALID_DEPTH, col, f"depth {cell!r} is not a depth")
             depths.append(None if v is None else round(v * self.depth_factor, 6))  # type: ignore[operator]
         d_from, d_to = depths
         if d_from is not None and d_to is not None and d_from > d_to:
-            msg = f"depth from {vals.get(cols.depth_from)!r} is below depth to {vals.get(cols.depth_to)!r}"
-            return day, d_from, d_to, Problem(DEPTH_FROM_GT_TO, cols.depth_from, msg)
+            msg = f"depth from {cells[0][1]!r} is below depth to {cells[1][1]!r}"
+            return day, d_from, d_to, Problem(DEPTH_FROM_GT_TO, cols.depth_from or cols.depth, msg)
         return day, d_from, d_to, None
 
     def _sample(self, loc: LocationState, sid: str | None, rec: RawRecord) -> SampleState:
         cols = self.cols
         vals = rec.values
+        c_from = cols.depth_from or cols.depth
         signature = (
             vals.get(cols.date) if cols.date else None,
-            vals.get(cols.depth_from) if cols.depth_from else None,
+            vals.get(c_from) if c_from else None,
             vals.get(cols.depth_to) if cols.depth_to else None,
         )
         if sid is None:  # no sample column: one sample per location, depth and date

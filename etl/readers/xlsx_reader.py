@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import warnings
 from collections import Counter
@@ -67,14 +68,36 @@ def _merged_lookup(ws: Worksheet) -> dict[tuple[int, int], Any]:
     return lookup
 
 
+# a cell of a units row under the header ("mg/kg ds", "m RD", "cm-mv", "(%)", "-")
+_UNIT_CELL = re.compile(
+    r"^[\[(]?\s*(mg/kg|µg/kg|ug/kg|mg/l|µg/l|ug/l|%|ppm|m|cm|mm)?\s*(ds|d\.s\.|droge stof)?\s*"
+    r"(-?\s*mv|-?\s*m\.v\.|rd|nap)?\s*[\])]?$|^-$",
+    re.IGNORECASE,
+)
+
+
+def _units_row(row: Sequence[Any]) -> bool:
+    """A row of unit strings only (two or more), as lab exports put under their column names."""
+    cells = [str(v).strip() for v in row if v is not None and str(v).strip() != ""]
+    return (
+        len(cells) >= 2
+        and all(isinstance(v, str) or v is None for v in row)
+        and all(_UNIT_CELL.match(c) for c in cells)
+    )
+
+
 def detect_header_rows(ws: Worksheet) -> list[int]:
-    """The first row with two or more filled cells, extended over the rows its merged cells span."""
+    """The first row with two or more filled cells, extended over the rows its merged cells span and
+    over a row of units right under it (``Lood`` over ``mg/kg ds`` becomes ``Lood mg/kg ds``)."""
     for r, row in enumerate(ws.iter_rows(min_row=1, max_row=min(ws.max_row, 50), values_only=True), start=1):
         if _filled(row) >= 2:
             last = r
             for rng in ws.merged_cells.ranges:
                 if rng.min_row == r and rng.max_row > last:
                     last = rng.max_row
+            below = next(ws.iter_rows(min_row=last + 1, max_row=last + 1, values_only=True), ())
+            if _units_row(below):
+                last += 1
             return list(range(r, last + 1))
     return [1]
 

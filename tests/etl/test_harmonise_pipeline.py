@@ -326,3 +326,42 @@ def test_gc_state_is_restored() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_depth_interval_in_one_column() -> None:
+    """A lab's "traject" column ("0-50", "50 - 100", "0,5–1,0") instead of depth_from/depth_to."""
+    cols = {k: v for k, v in COLUMNS.items() if k not in ("depth_from", "depth_to")} | {"depth": "traject"}
+    mapping = _mapping(columns=cols)
+    batch = _run(
+        [
+            _row(2, traject="0-50"),
+            _row(3, sample="B1-2", traject="50 - 100"),
+            _row(4, sample="B1-3", traject="100–150"),  # en dash
+            _row(5, sample="B1-4", traject="150"),  # no interval
+            _row(6, sample="B1-5", traject="200-150"),
+            _row(7, sample="B1-6", traject=""),  # not given: no depth, not a problem
+        ],
+        mapping,
+    )
+    depths = {s.key: (s.depth_from_m, s.depth_to_m) for s in batch.samples}
+    assert depths == {"B1-1": (0.0, 0.5), "B1-2": (0.5, 1.0), "B1-3": (1.0, 1.5), "B1-6": (None, None)}
+    by_reason = {q.reason: q for q in batch.quarantine}
+    assert set(by_reason) == {"invalid_depth", "depth_from_gt_to"}
+    assert (
+        by_reason["invalid_depth"].message == "depth interval '150' is not written as 'from-to' (e.g. '0-50')"
+    )
+    assert by_reason["invalid_depth"].field == "traject"
+    assert by_reason["depth_from_gt_to"].message == "depth from '200' is below depth to '150'"
+    # metres with decimal commas
+    metres = _mapping(columns=cols, depth_unit="m")
+    (sample,) = _run([_row(2, traject="0,5 - 1,0")], metres).samples
+    assert (sample.depth_from_m, sample.depth_to_m) == (0.5, 1.0)
+
+
+def test_depth_column_and_from_to_columns_exclude_each_other() -> None:
+    from etl.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match="use either 'depth' \\(one column 'from-to'\\) or 'depth_from'/'depth_to'"
+    ):
+        _mapping(columns=COLUMNS | {"depth": "traject"})

@@ -251,3 +251,34 @@ def test_example_multi_gemeente_detect(repo: Path, tmp_path: Path, catalogue) ->
     assert len(batch.locations) == 5
     assert all(130_000 < loc.x < 140_000 and 450_000 < loc.y < 460_000 for loc in batch.locations)
     assert [(q.reason, q.location_key) for q in batch.quarantine] == [("xy_swapped", "LX")]
+
+
+def test_example_xlsx_lab_units_row(repo: Path, tmp_path: Path, catalogue) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Resultaten"
+    ws.append(["Analyserapport grond"])
+    ws.append([])
+    ws.append(["Monsternummer", "Boring", "X", "Y", "Traject", "Datum", "Lood", "PAK (10)"])
+    ws.append(["", "", "m RD", "m RD", "cm-mv", "", "mg/kg ds", "mg/kg ds"])
+    ws.append(["MM1", "B1", 120500.5, 449800.25, "0-50", "01-04-2024", 45, "<0.35"])
+    ws.append(["MM2", "B1", 120500.5, 449800.25, "50 - 100", "01-04-2024", 30, 1.2])
+    wb.save(tmp_path / "lab.xlsx")
+    batch = harmonise_source(_example(repo, "xlsx_lab_units_row.yaml", tmp_path, "lab.xlsx"), catalogue)
+    assert not batch.quarantine
+    assert [(s.key, s.depth_from_m, s.depth_to_m) for s in batch.samples] == [
+        ("MM1", 0.0, 0.5),
+        ("MM2", 0.5, 1.0),
+    ]
+    assert sorted(
+        (m.sample_key, m.parameter_code, m.value, m.below_detection_limit) for m in batch.measurements
+    ) == [
+        ("MM1", "PAK10", 0.35, True),
+        ("MM1", "Pb", 45.0, False),
+        ("MM2", "PAK10", 1.2, False),
+        ("MM2", "Pb", 30.0, False),
+    ]
+    (loc,) = batch.locations
+    assert (loc.x, loc.y) == (120500.5, 449800.25)
