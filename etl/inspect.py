@@ -92,6 +92,7 @@ class InspectReport:
     rows: int
     # parameters with values "below a limit" that give no number (e.g. '<RG'): code -> value as written
     unquantified: dict[str, str] = field(default_factory=dict)
+    depth_note: str = ""  # why depth_unit was guessed so
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +103,7 @@ class InspectReport:
             "crs": self.crs,
             "crs_note": self.crs_note,
             "depth_unit": self.depth_unit,
+            "depth_note": self.depth_note,
             "decimal": self.decimal,
             "details": self.details,
             "columns": [{k: v for k, v in vars_(c).items() if v not in (None, [])} for c in self.columns],
@@ -240,16 +242,42 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
     long_layout = "parameter" in by_role and "value" in by_role and not any(c.parameter for c in columns)
     layout = "long" if long_layout else ("wide" if any(c.parameter for c in columns) else None)
     crs, crs_note = _guess_crs(rows, by_role, decimal, details if has_geometry else None)
-    depth_unit = (
-        "cm"
-        if any("cm" in _norm(c.name) for c in columns if c.role in ("depth_from", "depth_to", "depth"))
-        else "m"
-    )
+    depth_unit, depth_note = _guess_depth_unit(columns, rows, decimal)
     report = InspectReport(
         path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows)
     )
+    report.depth_note = depth_note
     report.unquantified = _unquantified(columns, rows, by_role, layout, catalogue)
     return report
+
+
+def _guess_depth_unit(
+    columns: list[ColumnGuess], rows: list[dict[str, Any]], decimal: str
+) -> tuple[str, str]:
+    """cm or m: from the depth columns' names ("Van (cm)", "cm-mv"), else from their values (soil
+    samples lie within a few metres: depths above 20 are centimetres)."""
+    depth_cols = [c for c in columns if c.role in ("depth_from", "depth_to", "depth")]
+    if not depth_cols:
+        return "m", "no depth columns recognised"
+    names = " ".join(_norm(c.name) for c in depth_cols)
+    if "cm" in names:
+        return "cm", "cm in the column name"
+    if re.search(r"(\bm\b|\(m|m-?mv|_m$)", names):
+        return "m", "m in the column name"
+    values: list[float] = []
+    for c in depth_cols:
+        for r in rows:
+            raw = r.get(c.name)
+            parts = (
+                re.split(r"\s*[-–]\s*", raw.strip()) if c.role == "depth" and isinstance(raw, str) else [raw]
+            )
+            values += [v for v in (_number(p, decimal) for p in parts) if isinstance(v, float)]
+    if not values:
+        return "m", "no numeric depths in the first rows"
+    deepest = max(values)
+    if deepest > 20:
+        return "cm", f"no unit in the names; depths up to {deepest:g}: centimetres?"
+    return "m", f"no unit in the names; depths up to {deepest:g}: metres?"
 
 
 _UNQUANTIFIED = re.compile(
@@ -353,12 +381,16 @@ def draft_mapping(report: InspectReport, *, name: str | None = None, gemeente: s
         "reader:",
     ]
     for key, value in report.reader.items():
+        if key == "delimiter" and value == "\t":
+            value = "tab"  # a literal tab is whitespace to YAML and to the mapping schema
         lines.append(f"  {key}: {q(value) if not isinstance(value, list) else value}")
     if report.reader["type"] == "sikb0101":
         return "\n".join(lines) + "\n"
     lines.append(f"crs: {q(report.crs or 'detect')}  # REVIEW: {report.crs_note}")
     lines.append(f"decimal: {q(report.decimal)}  # REVIEW")
-    lines.append(f"depth_unit: {report.depth_unit}  # REVIEW")
+    lines.append(
+        f"depth_unit: {report.depth_unit}  # REVIEW{': ' + report.depth_note if report.depth_note else ''}"
+    )
     lines.append("columns:")
     for role in (
         "location_id",

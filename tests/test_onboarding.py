@@ -245,3 +245,28 @@ def test_lab_xlsx_with_a_units_row_and_a_depth_interval_column(etl_db: StoreSett
     assert depths == [
         (f"MM{i:02d}", 0.0 if i % 2 == 0 else 0.5, 0.5 if i % 2 == 0 else 1.0) for i in range(6)
     ]
+
+
+def test_excel_unicode_text_export_tab_and_utf16(etl_db: StoreSettings, tmp_path: Path) -> None:
+    """Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated; depths without a unit in the names."""
+    rows = ["Locatie\tX\tY\tDatum\tVan\tTot\tLood (mg/kg ds)\tZink (mg/kg ds)"]
+    rows += [
+        f"L{i}\t{136000 + i * 10},5\t{456000 + i * 10},25\t0{i + 1}-02-2020\t0\t50\t{40 + i},5\t{100 + i}"
+        for i in range(5)
+    ]
+    export = tmp_path / "export.txt"
+    export.write_bytes("\r\n".join(rows).encode("utf-16"))
+    draft = tmp_path / "export.yaml"
+    proc = run_cli(
+        etl_db, "etl", "inspect", str(export), "--gemeente", "GM0344", "--write-mapping", str(draft)
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = draft.read_text(encoding="utf-8")
+    assert "  encoding: utf-16\n" in text and "  delimiter: tab\n" in text  # a literal tab would not validate
+    assert "depth_unit: cm  # REVIEW: no unit in the names; depths up to 50: centimetres?" in text
+    loaded = run_cli(
+        etl_db, "etl", "ingest", str(export), "--mapping", str(draft), "--dry-run", "--format", "json"
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    ds = json.loads(loaded.stdout)["datasets"][0]
+    assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (5, 10, {})
