@@ -169,7 +169,12 @@ def _read_sample(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[
         rows = [
             r.values for r in itertools.islice(vector_reader.read(path, layer=layer["layer"]), SAMPLE_ROWS)
         ]
-        details = {"layer": layer["layer"], "crs": layer.get("crs"), "encoding": layer.get("encoding")}
+        details = {
+            "layer": layer["layer"],
+            "layer_crs": layer.get("crs"),
+            "encoding": layer.get("encoding"),
+            "bounds": layer.get("bounds"),
+        }
         others = [
             f"{lyr['layer']} ({lyr.get('features')} features, {lyr.get('geometry_type') or 'no geometry'})"
             for lyr in info["layers"]
@@ -339,8 +344,20 @@ def _coordinates_by_range(columns: list[ColumnGuess], rows: list[dict[str, Any]]
 
 def _guess_crs(rows, by_role, decimal, vector_details) -> tuple[str | None, str]:
     if vector_details is not None:
-        crs = vector_details.get("crs")
-        return (crs, "from the file's .prj / layer CRS") if crs else (None, "no CRS in the file: set 'crs'")
+        crs = vector_details.get("layer_crs")
+        if crs:
+            return crs, "from the file's .prj / layer CRS"
+        bounds = vector_details.get("bounds")
+        if bounds is not None and len(bounds) == 4:
+            kinds = {
+                classify(float(bounds[0]), float(bounds[1])),
+                classify(float(bounds[2]), float(bounds[3])),
+            }
+            if kinds == {"rd"}:
+                return "EPSG:28992", "no CRS in the file (.prj missing): the coordinates are in RD New ranges"
+            if kinds == {"lonlat"}:
+                return "EPSG:4326", "no CRS in the file (.prj missing): the coordinates are WGS84 lon/lat"
+        return None, "no CRS in the file: set 'crs'"
     if "x" not in by_role or "y" not in by_role:
         return None, "no X/Y columns recognised"
     kinds: Counter[str | None] = Counter()

@@ -269,7 +269,7 @@ def inspect(
     else:
         summary = {k: v for k, v in report.as_dict().items() if k not in ("columns", "details")}
         summary |= {k: v for k, v in report.details.items()}
-        summary = {k: v for k, v in summary.items() if v not in ({}, [])}  # nothing to say: no line
+        summary = {k: v for k, v in summary.items() if v not in ({}, [], None, "")}  # nothing to say: no line
         if summary.get("delimiter") == "\t":
             summary["delimiter"] = "tab"  # a tab character would print as blank space
         emit(summary, Format.table if fmt is Format.table else fmt, title=f"{path.name}")

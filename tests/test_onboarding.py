@@ -270,3 +270,39 @@ def test_excel_unicode_text_export_tab_and_utf16(etl_db: StoreSettings, tmp_path
     assert loaded.returncode == 0, loaded.stderr
     ds = json.loads(loaded.stdout)["datasets"][0]
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (5, 10, {})
+
+
+def test_shapefile_without_prj_gets_its_crs_from_the_coordinates(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    points = [
+        {
+            "PUNT": f"P{i}",
+            "DATUM": f"2018-05-0{1 + i}",
+            "ZN_MGKG": 100.0 + i,
+            "geometry": Point(136000 + i * 40, 456000),
+        }
+        for i in range(4)
+    ]
+    shp = tmp_path / "punten.shp"
+    gpd.GeoDataFrame(points, crs="EPSG:28992").to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    report = json.loads(run_cli(etl_db, "etl", "inspect", str(shp), "-f", "json").stdout)
+    assert report["crs"] == "EPSG:28992"
+    assert report["crs_note"] == "no CRS in the file (.prj missing): the coordinates are in RD New ranges"
+    draft = tmp_path / "punten.yaml"
+    assert (
+        run_cli(
+            etl_db, "etl", "inspect", str(shp), "--gemeente", "GM0344", "--write-mapping", str(draft)
+        ).returncode
+        == 0
+    )
+    proc = run_cli(
+        etl_db, "etl", "ingest", str(shp), "--mapping", str(draft), "--dry-run", "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    ds = json.loads(proc.stdout)["datasets"][0]
+    assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (4, 4, {})
