@@ -147,6 +147,7 @@ class EtlRunner:
                 control.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
 
     def _run_locked(self, control: psycopg.Connection, jobs: list[Job], after_load) -> RunSummary:
+        self.tables_written = set()
         run_id = None
         if not self.dry_run:
             run_id = control.execute(
