@@ -96,6 +96,39 @@ def test_a_draft_without_the_gemeente_or_with_its_name_says_what_to_write(
     assert "GM0736 De Ronde Venen" in proc.stderr
 
 
+def _inspect(etl_db: StoreSettings, export: Path) -> dict:
+    proc = run_cli(etl_db, "etl", "inspect", str(export), "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _draft(etl_db: StoreSettings, export: Path, gemeente: str) -> Path:
+    """`etl inspect --write-mapping` of ``export``: the draft's path (beside the export)."""
+    draft = export.with_suffix(".draft.yaml")
+    proc = run_cli(
+        etl_db, "etl", "inspect", str(export), "--gemeente", gemeente, "--write-mapping", str(draft)
+    )
+    assert proc.returncode == 0, proc.stderr
+    return draft
+
+
+def _ingest(etl_db: StoreSettings, export: Path, draft: Path, *options: str) -> dict:
+    """`etl ingest` of ``export`` with ``draft`` (``--dry-run`` unless options say otherwise): its dataset."""
+    proc = run_cli(
+        etl_db,
+        "etl",
+        "ingest",
+        str(export),
+        "--mapping",
+        str(draft),
+        *(options or ("--dry-run",)),
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["datasets"][0]
+
+
 def _wgs84_export(path: Path, lat_name: str, lon_name: str) -> None:
     """An export as a surveyor might send it: cp1252, ';', decimal commas, latitude first, in Utrecht."""
     rows = [f"Boorpunt;{lat_name};{lon_name};Datum monstername;Van (cm);Tot (cm);Pb_mg_kg;ZINK;Opmerking"]
@@ -114,31 +147,21 @@ def test_inspect_knows_dutch_coordinate_names_and_coordinates_by_their_values(
 ) -> None:
     named = tmp_path / "utrecht_wgs84.csv"
     _wgs84_export(named, "Breedtegraad", "Lengtegraad")
-    report = json.loads(run_cli(etl_db, "etl", "inspect", str(named), "-f", "json").stdout)
+    report = _inspect(etl_db, named)
     roles = {c["name"]: c.get("role") for c in report["columns"]}
     assert (roles["Boorpunt"], roles["Breedtegraad"], roles["Lengtegraad"]) == ("location_id", "y", "x")
     assert report["crs"] == "EPSG:4326"
     # columns whose names say nothing: recognised by their values, x = longitude whatever the order
     anonymous = tmp_path / "anonymous.csv"
     _wgs84_export(anonymous, "Coord 1", "Coord 2")
-    report = json.loads(run_cli(etl_db, "etl", "inspect", str(anonymous), "-f", "json").stdout)
+    report = _inspect(etl_db, anonymous)
     cols = {c["name"]: c for c in report["columns"]}
     assert (cols["Coord 1"]["role"], cols["Coord 2"]["role"]) == ("y", "x")
     assert "recognised by its values" in cols["Coord 2"]["note"]
     assert report["crs"] == "EPSG:4326"
     # the draft loads as it is (the gemeente given to inspect): 12 locations with Pb and Zn each
-    draft = tmp_path / "draft.yaml"
-    assert (
-        run_cli(
-            etl_db, "etl", "inspect", str(named), "--gemeente", "GM0344", "--write-mapping", str(draft)
-        ).returncode
-        == 0
-    )
-    loaded = run_cli(
-        etl_db, "etl", "ingest", str(named), "--mapping", str(draft), "--dry-run", "--format", "json"
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    ds = json.loads(loaded.stdout)["datasets"][0]
+    draft = _draft(etl_db, named, "GM0344")
+    ds = _ingest(etl_db, named, draft)
     assert (ds["locations"], ds["samples"]) == (12, 12)
     # '<RG' (below the reporting limit) without `detection_limit.reporting_limits` in the draft: quarantined
     assert ds["measurements"] == 21 and ds["quarantined"] == {"non_numeric_value": 3}
@@ -147,10 +170,7 @@ def test_inspect_knows_dutch_coordinate_names_and_coordinates_by_their_values(
     assert "# REVIEW: values below a limit the file does not state (Zn '<RG')" in text
     assert "#   reporting_limits: {Zn: <limit>}" in text
     draft.write_text(text + "detection_limit:\n  reporting_limits: {Zn: 20}\n", encoding="utf-8")
-    loaded = run_cli(
-        etl_db, "etl", "ingest", str(named), "--mapping", str(draft), "--dry-run", "--format", "json"
-    )
-    ds = json.loads(loaded.stdout)["datasets"][0]
+    ds = _ingest(etl_db, named, draft)
     assert ds["measurements"] == 24 and ds["quarantined"] == {}
 
 
@@ -177,21 +197,10 @@ def test_geopackage_with_a_table_first_and_polygons_in_wgs84(etl_db: StoreSettin
         for i in range(10)
     ]
     gpd.GeoDataFrame(sites, crs="EPSG:4326").to_file(gpkg, layer="verontreinigde_locaties", driver="GPKG")
-    report = json.loads(run_cli(etl_db, "etl", "inspect", str(gpkg), "-f", "json").stdout)
+    report = _inspect(etl_db, gpkg)
     assert report["reader"]["layer"] == "verontreinigde_locaties" and report["crs"] == "EPSG:4326"
     assert report["details"]["other_layers"] == ["metadata (1 features, no geometry)"]
-    draft = tmp_path / "draft.yaml"
-    assert (
-        run_cli(
-            etl_db, "etl", "inspect", str(gpkg), "--gemeente", "GM0307", "--write-mapping", str(draft)
-        ).returncode
-        == 0
-    )
-    proc = run_cli(
-        etl_db, "etl", "ingest", str(gpkg), "--mapping", str(draft), "--dry-run", "--format", "json"
-    )
-    assert proc.returncode == 0, proc.stderr
-    ds = json.loads(proc.stdout)["datasets"][0]
+    ds = _ingest(etl_db, gpkg, _draft(etl_db, gpkg, "GM0307"))
     # an empty cell is "not analysed": 10 lead + 9 copper values, nothing quarantined
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (10, 19, {})
 
@@ -214,7 +223,7 @@ def test_lab_xlsx_with_a_units_row_and_a_depth_interval_column(etl_db: StoreSett
         )  # fmt: skip
     xlsx = tmp_path / "lab.xlsx"
     wb.save(xlsx)
-    report = json.loads(run_cli(etl_db, "etl", "inspect", str(xlsx), "-f", "json").stdout)
+    report = _inspect(etl_db, xlsx)
     assert report["reader"]["header_rows"] == [3, 4] and report["depth_unit"] == "cm"
     cols = {c["name"]: c for c in report["columns"]}
     assert (cols["X m RD"]["role"], cols["Y m RD"]["role"], cols["Traject cm-mv"]["role"]) == (
@@ -224,18 +233,7 @@ def test_lab_xlsx_with_a_units_row_and_a_depth_interval_column(etl_db: StoreSett
     )
     assert (cols["Lood mg/kg ds"]["parameter"], cols["Lood mg/kg ds"]["unit"]) == ("Pb", "mg/kg ds")
     assert report["crs"] == "EPSG:28992"
-    draft = tmp_path / "lab.yaml"
-    assert (
-        run_cli(
-            etl_db, "etl", "inspect", str(xlsx), "--gemeente", "GM0589", "--write-mapping", str(draft)
-        ).returncode
-        == 0
-    )
-    proc = run_cli(
-        etl_db, "etl", "ingest", str(xlsx), "--mapping", str(draft), "--no-refresh", "--format", "json"
-    )
-    assert proc.returncode == 0, proc.stderr
-    ds = json.loads(proc.stdout)["datasets"][0]
+    ds = _ingest(etl_db, xlsx, _draft(etl_db, xlsx, "GM0589"), "--no-refresh")
     assert (ds["locations"], ds["samples"], ds["measurements"], ds["quarantined"]) == (3, 6, 12, {})
     with psycopg.connect(etl_db.libpq_url) as conn:
         depths = conn.execute(
@@ -256,19 +254,11 @@ def test_excel_unicode_text_export_tab_and_utf16(etl_db: StoreSettings, tmp_path
     ]
     export = tmp_path / "export.txt"
     export.write_bytes("\r\n".join(rows).encode("utf-16"))
-    draft = tmp_path / "export.yaml"
-    proc = run_cli(
-        etl_db, "etl", "inspect", str(export), "--gemeente", "GM0344", "--write-mapping", str(draft)
-    )
-    assert proc.returncode == 0, proc.stderr
+    draft = _draft(etl_db, export, "GM0344")
     text = draft.read_text(encoding="utf-8")
     assert "  encoding: utf-16\n" in text and "  delimiter: tab\n" in text  # a literal tab would not validate
     assert "depth_unit: cm  # REVIEW: no unit in the names; depths up to 50: centimetres?" in text
-    loaded = run_cli(
-        etl_db, "etl", "ingest", str(export), "--mapping", str(draft), "--dry-run", "--format", "json"
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    ds = json.loads(loaded.stdout)["datasets"][0]
+    ds = _ingest(etl_db, export, draft)
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (5, 10, {})
 
 
@@ -290,19 +280,8 @@ def test_shapefile_without_prj_gets_its_crs_from_the_coordinates(
     shp = tmp_path / "punten.shp"
     gpd.GeoDataFrame(points, crs="EPSG:28992").to_file(shp)
     shp.with_suffix(".prj").unlink()
-    report = json.loads(run_cli(etl_db, "etl", "inspect", str(shp), "-f", "json").stdout)
+    report = _inspect(etl_db, shp)
     assert report["crs"] == "EPSG:28992"
     assert report["crs_note"] == "no CRS in the file (.prj missing): the coordinates are in RD New ranges"
-    draft = tmp_path / "punten.yaml"
-    assert (
-        run_cli(
-            etl_db, "etl", "inspect", str(shp), "--gemeente", "GM0344", "--write-mapping", str(draft)
-        ).returncode
-        == 0
-    )
-    proc = run_cli(
-        etl_db, "etl", "ingest", str(shp), "--mapping", str(draft), "--dry-run", "--format", "json"
-    )
-    assert proc.returncode == 0, proc.stderr
-    ds = json.loads(proc.stdout)["datasets"][0]
+    ds = _ingest(etl_db, shp, _draft(etl_db, shp, "GM0344"))
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (4, 4, {})
