@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import shapely
+
 from etl.harmonise.coordinates import classify
 from etl.harmonise.parameters import Catalogue
 from etl.harmonise.values import parse_number
@@ -134,6 +136,8 @@ def _read_sample(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[
 
         info = csv_reader.inspect(path)
         rows = [r.values for r in itertools.islice(csv_reader.read(path), SAMPLE_ROWS)]
+        if _wkt_column(rows):  # a GIS export with the geometry as WKT: GDAL reads it as vector data
+            return _vector_sample(path, "vector", info["encoding"])
         spec = {
             "type": "csv",
             "file": path.name,
@@ -158,34 +162,63 @@ def _read_sample(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[
         others = [s["sheet"] for s in info["sheets"] if s["sheet"] != sheet["sheet"]]
         return spec, {"sheet": sheet["sheet"], "header_rows": header, "other_sheets": others}, rows, False
     if suffix in VECTOR_SUFFIXES:
-        from etl.readers import vector_reader
-
-        info = vector_reader.inspect(path)
-        # the first layer with geometries (a GeoPackage may also hold tables without any)
-        layer = next((lyr for lyr in info["layers"] if lyr.get("geometry_type")), info["layers"][0])
-        spec = {"type": VECTOR_SUFFIXES[suffix], "file": path.name}
-        if suffix == ".gpkg":
-            spec["layer"] = layer["layer"]
-        rows = [
-            r.values for r in itertools.islice(vector_reader.read(path, layer=layer["layer"]), SAMPLE_ROWS)
-        ]
-        details = {
-            "layer": layer["layer"],
-            "layer_crs": layer.get("crs"),
-            "encoding": layer.get("encoding"),
-            "bounds": layer.get("bounds"),
-        }
-        others = [
-            f"{lyr['layer']} ({lyr.get('features')} features, {lyr.get('geometry_type') or 'no geometry'})"
-            for lyr in info["layers"]
-            if lyr is not layer
-        ]
-        if others:
-            details["other_layers"] = others
-        return spec, details, rows, True
+        return _vector_sample(path, VECTOR_SUFFIXES[suffix])
     if suffix == ".xml":
         return {"type": "sikb0101", "file": path.name}, {}, [], False
     raise ValueError(f"{path}: no reader for '{suffix}' files (csv, xlsx, shp, gpkg, geojson, xml)")
+
+
+_WKT = re.compile(r"^\s*(MULTI)?(POINT|POLYGON|LINESTRING)\s*(Z|M|ZM)?\s*\(", re.IGNORECASE)
+
+
+def _wkt_column(rows: list[dict[str, Any]]) -> str | None:
+    """The column of a CSV that holds WKT geometries under a name GDAL's CSV driver is told to use."""
+    from etl.readers.vector_reader import CSV_WKT_COLUMNS
+
+    for name in rows[0] if rows else ():
+        if name in CSV_WKT_COLUMNS and all(_WKT.match(str(r.get(name) or "")) for r in rows[:20]):
+            return name
+    return None
+
+
+def _vector_sample(
+    path: Path, reader_type: str, encoding: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], bool]:
+    from etl.readers import vector_reader
+
+    info = vector_reader.inspect(path)
+    # the first layer with geometries (a GeoPackage may also hold tables without any)
+    layer = next((lyr for lyr in info["layers"] if lyr.get("geometry_type")), info["layers"][0])
+    spec: dict[str, Any] = {"type": reader_type, "file": path.name}
+    if path.suffix.lower() == ".gpkg":
+        spec["layer"] = layer["layer"]
+    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig", "ascii"):
+        spec["encoding"] = encoding
+    records = list(
+        itertools.islice(
+            vector_reader.read(path, layer=layer["layer"], encoding=spec.get("encoding")), SAMPLE_ROWS
+        )
+    )
+    rows = [r.values for r in records]
+    bounds = layer.get("bounds")
+    if bounds is None:  # drivers without fast bounds (CSV): from the features read
+        geoms = shapely.from_wkb([r.geometry_wkb for r in records if r.geometry_wkb is not None])
+        if len(geoms):
+            bounds = tuple(float(v) for v in shapely.total_bounds(geoms))
+    details = {
+        "layer": layer["layer"],
+        "layer_crs": layer.get("crs"),
+        "encoding": layer.get("encoding"),
+        "bounds": bounds,
+    }
+    others = [
+        f"{lyr['layer']} ({lyr.get('features')} features, {lyr.get('geometry_type') or 'no geometry'})"
+        for lyr in info["layers"]
+        if lyr is not layer
+    ]
+    if others:
+        details["other_layers"] = others
+    return spec, details, rows, True
 
 
 def _guess_unit(name: str) -> str | None:
@@ -354,9 +387,12 @@ def _guess_crs(rows, by_role, decimal, vector_details) -> tuple[str | None, str]
                 classify(float(bounds[2]), float(bounds[3])),
             }
             if kinds == {"rd"}:
-                return "EPSG:28992", "no CRS in the file (.prj missing): the coordinates are in RD New ranges"
+                return (
+                    "EPSG:28992",
+                    "the file states no CRS (e.g. no .prj): the coordinates are in RD New ranges",
+                )
             if kinds == {"lonlat"}:
-                return "EPSG:4326", "no CRS in the file (.prj missing): the coordinates are WGS84 lon/lat"
+                return "EPSG:4326", "the file states no CRS (e.g. no .prj): the coordinates are WGS84 lon/lat"
         return None, "no CRS in the file: set 'crs'"
     if "x" not in by_role or "y" not in by_role:
         return None, "no X/Y columns recognised"
@@ -427,7 +463,7 @@ def draft_mapping(report: InspectReport, *, name: str | None = None, gemeente: s
             )
         elif role == "location_id":
             lines.append("  location_id: ''  # REVIEW: no identifier column recognised")
-    if report.reader["type"] in ("shapefile", "geopackage", "geojson") and "x" not in by_role:
+    if report.reader["type"] in ("vector", "shapefile", "geopackage", "geojson") and "x" not in by_role:
         lines.append("  geometry: true")
     elif "x" not in by_role and report.details.get("other_sheets"):
         lines.append(

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import psycopg
+import pytest
 import yaml
 
 from db.settings import StoreSettings
@@ -282,6 +283,32 @@ def test_shapefile_without_prj_gets_its_crs_from_the_coordinates(
     shp.with_suffix(".prj").unlink()
     report = _inspect(etl_db, shp)
     assert report["crs"] == "EPSG:28992"
-    assert report["crs_note"] == "no CRS in the file (.prj missing): the coordinates are in RD New ranges"
+    assert report["crs_note"] == "the file states no CRS (e.g. no .prj): the coordinates are in RD New ranges"
     ds = _ingest(etl_db, shp, _draft(etl_db, shp, "GM0344"))
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (4, 4, {})
+
+
+@pytest.mark.parametrize("wkt_name", ["WKT", "wkt_geom"])
+def test_csv_with_wkt_geometries_is_read_as_vector_data(
+    etl_db: StoreSettings, tmp_path: Path, wkt_name: str
+) -> None:
+    """QGIS "save as CSV" with GEOMETRY=AS_WKT (column WKT) or copied features (wkt_geom)."""
+    export = tmp_path / "qgis_export.csv"
+    export.write_text(
+        f"{wkt_name},locatie,datum,lood_mgkg\n"
+        '"POINT (136000.5 456000.25)",A1,2020-02-01,45\n'
+        '"POINT (136100 456050)",A2,2020-02-02,80\n'
+        '"POLYGON ((136200 456100, 136210 456100, 136210 456110, 136200 456110, 136200 456100))",A3,2020-02-03,60\n',
+        encoding="utf-8",
+    )
+    report = _inspect(etl_db, export)
+    assert report["reader"] == {"type": "vector", "file": "qgis_export.csv"}
+    assert report["crs"] == "EPSG:28992" and [c["name"] for c in report["columns"]] == [
+        "locatie",
+        "datum",
+        "lood_mgkg",
+    ]
+    draft = _draft(etl_db, export, "GM0344")
+    assert "  geometry: true\n" in draft.read_text(encoding="utf-8")
+    ds = _ingest(etl_db, export, draft)
+    assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (3, 3, {})

@@ -5,6 +5,10 @@ geometry stays WKB in ``RawRecord.geometry_wkb`` with its CRS in ``RawRecord.sou
 file's own CRS (``.prj``, GeoPackage SRS, GeoJSON) wins; ``crs`` is used when the file has none
 (shapefile without ``.prj``). ``encoding`` overrides the file's (``.cpg``) or GDAL's default.
 Coordinates in the WKB are in GIS order (x = easting/longitude), as GDAL returns them.
+
+A CSV read as vector data (``type: vector``) takes its geometry from a WKT column named as GIS
+exports name it (``WKT``, QGIS's ``wkt_geom``, ``geom``, ``the_geom``, ``geometry``); that column
+is not repeated among the values.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ def _python_values(arr: np.ndarray) -> list[Any]:
     if kind == "O":
         return [None if isinstance(v, float) and v != v else v for v in values]
     return values
+
+
+# GDAL CSV driver open options: geometry from a WKT column of these names, not kept as a field
+CSV_WKT_COLUMNS = ("WKT", "wkt_geom", "geom", "the_geom", "geometry")
+
+
+def _open_options(path: Path) -> dict[str, str]:
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return {"GEOM_POSSIBLE_NAMES": ",".join(CSV_WKT_COLUMNS), "KEEP_GEOM_COLUMNS": "NO"}
+    return {}
 
 
 def list_layers(path: str | Path) -> list[str]:
@@ -60,7 +74,9 @@ def read(
         raise SourceError(str(path), "no layers")
     layer_name = layer if isinstance(layer, str) else layers[layer or 0]
     try:
-        meta, _fids, geometry, fields = pyogrio.raw.read(path, layer=layer_name, encoding=encoding)
+        meta, _fids, geometry, fields = pyogrio.raw.read(
+            path, layer=layer_name, encoding=encoding, **_open_options(path)
+        )
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise SourceError(str(path), f"cannot read vector data: {exc}") from exc
     source_crs = meta.get("crs") or crs
@@ -84,7 +100,7 @@ def inspect(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     layers = []
     for name in list_layers(path):
-        info = pyogrio.read_info(path, layer=name)
+        info = pyogrio.read_info(path, layer=name, **_open_options(path))
         layers.append(
             {
                 "layer": name,
