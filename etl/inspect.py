@@ -95,6 +95,7 @@ class InspectReport:
     # parameters with values "below a limit" that give no number (e.g. '<RG'): code -> value as written
     unquantified: dict[str, str] = field(default_factory=dict)
     depth_note: str = ""  # why depth_unit was guessed so
+    parameter_pattern: str | None = None  # long layout: splits "Lood [mg/kg ds]" into parameter and unit
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class InspectReport:
             "details": self.details,
             "columns": [{k: v for k, v in vars_(c).items() if v not in (None, [])} for c in self.columns],
             "unquantified": self.unquantified,
+            "parameter_pattern": self.parameter_pattern,
         }
 
 
@@ -285,8 +287,28 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
         path, spec, details, columns, layout, crs, crs_note, depth_unit, decimal, len(rows)
     )
     report.depth_note = depth_note
-    report.unquantified = _unquantified(columns, rows, by_role, layout, catalogue)
+    if layout == "long" and "unit" not in by_role:
+        report.parameter_pattern = _label_unit_pattern([r.get(by_role["parameter"].name) for r in rows])
+    report.unquantified = _unquantified(columns, rows, by_role, layout, catalogue, report.parameter_pattern)
     return report
+
+
+# the unit written after the parameter's name in a long layout: "Lood [mg/kg ds]", "Zink (mg/kg ds)"
+LABEL_UNIT_PATTERNS = (
+    r"^(?P<parameter>.+?)\s*\[(?P<unit>[^\]]+)\]\s*$",
+    r"^(?P<parameter>.+?)\s*\((?P<unit>[^()]+)\)\s*$",
+)
+
+
+def _label_unit_pattern(labels: list[Any]) -> str | None:
+    """The pattern that splits most labels into a parameter and a recognisable unit, if any does."""
+    texts = [str(v) for v in labels if v not in (None, "")]
+    for pattern in LABEL_UNIT_PATTERNS:
+        compiled = re.compile(pattern)
+        hits = [m for m in map(compiled.match, texts) if m and _guess_unit(m.group("unit"))]
+        if texts and len(hits) * 2 > len(texts):
+            return pattern
+    return None
 
 
 def _guess_depth_unit(
@@ -323,14 +345,19 @@ _UNQUANTIFIED = re.compile(
 )
 
 
-def _unquantified(columns, rows, by_role, layout, catalogue: Catalogue) -> dict[str, str]:
+def _unquantified(
+    columns, rows, by_role, layout, catalogue: Catalogue, label_pattern: str | None = None
+) -> dict[str, str]:
     """Parameters whose values include '<RG'-like notations: below a limit the file does not state."""
     found: dict[str, str] = {}
     if layout == "long":
         value, param = by_role["value"].name, by_role["parameter"].name
+        split = re.compile(label_pattern) if label_pattern else None
         for r in rows:
             raw = r.get(value)
-            p = catalogue.lookup(str(r.get(param) or ""))
+            label = str(r.get(param) or "").strip()
+            m = split.match(label) if split else None
+            p = catalogue.lookup(m.group("parameter").strip() if m else label)
             if isinstance(raw, str) and p is not None and _UNQUANTIFIED.match(raw):
                 found.setdefault(p.code, raw.strip())
         return found
@@ -481,6 +508,11 @@ def draft_mapping(report: InspectReport, *, name: str | None = None, gemeente: s
             lines.append(f"  unit: {q(by_role['unit'].name)}")
         if "below_limit_flag" in by_role:
             lines.append(f"  below_limit_flag: {q(by_role['below_limit_flag'].name)}")
+        if report.parameter_pattern:
+            lines.append(
+                f"  parameter_pattern: {q(report.parameter_pattern)}  # REVIEW: the unit is written in the "
+                "parameter's name"
+            )
     else:
         lines += ["wide:", "  value_columns:"]
         for c in report.columns:

@@ -217,6 +217,19 @@ class ValueColumn(BaseModel):
     unit: str
 
 
+def _parameter_unit_pattern(v: str | None) -> str | None:
+    """A regex with the named groups ``parameter`` and ``unit`` (e.g. for ``Lood [mg/kg ds]``)."""
+    if v is None:
+        return v
+    try:
+        compiled = re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from exc
+    if not {"parameter", "unit"} <= set(compiled.groupindex):
+        raise ValueError("needs the named groups (?P<parameter>...) and (?P<unit>...)")
+    return v
+
+
 class WideSpec(BaseModel):
     """Wide layout: explicit ``value_columns`` and/or a ``header_pattern`` (regex with named groups
     ``parameter`` and ``unit``, e.g. ``Lood (Pb) [mg/kg ds]``); ``exclude`` lists columns to skip."""
@@ -229,15 +242,7 @@ class WideSpec(BaseModel):
     @field_validator("header_pattern")
     @classmethod
     def _pattern(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            compiled = re.compile(v)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
-        if not {"parameter", "unit"} <= set(compiled.groupindex):
-            raise ValueError("needs the named groups (?P<parameter>...) and (?P<unit>...)")
-        return v
+        return _parameter_unit_pattern(v)
 
     @model_validator(mode="after")
     def _something(self) -> WideSpec:
@@ -247,7 +252,11 @@ class WideSpec(BaseModel):
 
 
 class LongSpec(BaseModel):
-    """Long layout: the parameter, value, unit and (optional) below-limit flag columns."""
+    """Long layout: the parameter, value, unit and (optional) below-limit flag columns.
+
+    ``parameter_pattern``: when the unit is written in the parameter's label (``Lood [mg/kg ds]``), a
+    regex with the named groups ``parameter`` and ``unit`` that splits it (the unit column, if any,
+    still wins where it is filled)."""
 
     model_config = _STRICT
     parameter: str
@@ -255,6 +264,12 @@ class LongSpec(BaseModel):
     unit: str | None = None
     below_limit_flag: str | None = None
     default_unit: str | None = None
+    parameter_pattern: str | None = None
+
+    @field_validator("parameter_pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        return _parameter_unit_pattern(v)
 
 
 NullMeaning = Literal["not_analysed", "non_numeric_value"]

@@ -312,3 +312,22 @@ def test_csv_with_wkt_geometries_is_read_as_vector_data(
     assert "  geometry: true\n" in draft.read_text(encoding="utf-8")
     ds = _ingest(etl_db, export, draft)
     assert (ds["locations"], ds["measurements"], ds["quarantined"]) == (3, 3, {})
+
+
+def test_long_csv_with_the_unit_in_the_parameter_name(etl_db: StoreSettings, tmp_path: Path) -> None:
+    export = tmp_path / "long_units.csv"
+    export.write_text(
+        "Locatie;X;Y;Datum;Van (m);Tot (m);Stof;Resultaat\n"
+        "L1;136000;456000;01-02-2020;0;0,5;Lood [mg/kg ds];45\n"
+        "L1;136000;456000;01-02-2020;0;0,5;Zink [mg/kg ds];<RG\n"
+        "L1;136000;456000;01-02-2020;0;0,5;PCB (som 7) [ug/kg ds];<5\n"
+        "L2;136050;456020;02-02-2020;0;0,5;Lood [mg/kg ds];n.b.\n",
+        encoding="utf-8",
+    )
+    report = _inspect(etl_db, export)
+    assert report["layout"] == "long"
+    assert report["parameter_pattern"] == r"^(?P<parameter>.+?)\s*\[(?P<unit>[^\]]+)\]\s*$"
+    assert report["unquantified"] == {"Zn": "<RG"}
+    ds = _ingest(etl_db, export, _draft(etl_db, export, "GM0344"))
+    # Pb 45 and PCB7 < 5 µg/kg load; '<RG' (no limit given) and 'n.b.' are quarantined as non-numeric
+    assert (ds["measurements"], ds["quarantined"]) == (2, {"non_numeric_value": 2})

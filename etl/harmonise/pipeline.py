@@ -253,6 +253,9 @@ class _Run:
                 long_spec.below_limit_flag,
             )
             default_unit = long_spec.default_unit
+            # a label holding the unit too ("Lood [mg/kg ds]"): split once per distinct label
+            split_pattern = re.compile(long_spec.parameter_pattern) if long_spec.parameter_pattern else None
+            label_unit: dict[Any, Any] = {}
         dummy = c_loc  # read in place of columns the mapping does not use
         needed = [c_loc, c_sample or dummy, c_x or dummy, c_y or dummy, c_date or dummy, c_from or dummy]
         needed += [c_to or dummy]
@@ -357,13 +360,18 @@ class _Run:
             # --- long layout, fast path ---
             p = pcache.get(label, _MISSING)  # type: ignore[arg-type]
             if p is _MISSING:
-                p = self.param(label)
+                named = label
+                if split_pattern is not None:
+                    m = split_pattern.match(str(label).strip()) if label is not None else None
+                    if m:
+                        named, label_unit[label] = m.group("parameter").strip(), m.group("unit").strip()
+                p = self.param(named)
                 pcache[label] = p
             parsed = vcache.get(raw_value) if type(raw_value) is str else None
             if parsed is None:
                 parsed = vparse(raw_value)
             if not c_unit or raw_unit is None or raw_unit == "":
-                raw_unit = default_unit
+                raw_unit = label_unit.get(label, default_unit) if split_pattern is not None else default_unit
             conv = None
             if p is not None:
                 units = ucache.get(p.code)

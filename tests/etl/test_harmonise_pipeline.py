@@ -365,3 +365,43 @@ def test_depth_column_and_from_to_columns_exclude_each_other() -> None:
         ConfigError, match="use either 'depth' \\(one column 'from-to'\\) or 'depth_from'/'depth_to'"
     ):
         _mapping(columns=COLUMNS | {"depth": "traject"})
+
+
+def test_long_layout_with_the_unit_in_the_parameter_label() -> None:
+    """`long.parameter_pattern` splits "Lood [mg/kg ds]"; a filled unit column still wins."""
+    mapping = _mapping(
+        long={
+            "parameter": "param",
+            "value": "value",
+            "unit": "unit",
+            "parameter_pattern": r"^(?P<parameter>.+?)\s*\[(?P<unit>[^\]]+)\]\s*$",
+        }
+    )
+    batch = _run(
+        [
+            _row(2, param="Lood [mg/kg ds]", value="45", unit=""),
+            _row(3, param="PCB (som 7) [µg/kg ds]", value="<4,9", unit=""),
+            _row(4, param="Zink [mg/kg ds]", value="0,12", unit="g/kg ds"),  # the unit column wins
+            _row(5, param="Kwik", value="0,3", unit="mg/kg ds"),  # no unit in the label
+            _row(6, param="Onbekend [mg/kg ds]", value="1", unit=""),
+        ],
+        mapping,
+    )
+    # converted from the unit in the label (µg -> mg) or, where filled, from the unit column (g -> mg)
+    got = {m.parameter_code: (m.value, m.unit) for m in batch.measurements}
+    assert got == {
+        "Pb": (45.0, "mg/kg ds"),
+        "PCB7": (pytest.approx(0.0049), "mg/kg ds"),
+        "Zn": (pytest.approx(120.0), "mg/kg ds"),
+        "Hg": (0.3, "mg/kg ds"),
+    }
+    assert [(q.reason, q.message) for q in batch.quarantine] == [
+        ("unknown_parameter", "unknown parameter 'Onbekend [mg/kg ds]'")
+    ]
+
+
+def test_parameter_pattern_needs_parameter_and_unit_groups() -> None:
+    from etl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"long\.parameter_pattern: .*needs the named groups"):
+        _mapping(long={"parameter": "param", "value": "value", "parameter_pattern": r"^(?P<parameter>.+)$"})
