@@ -262,7 +262,7 @@ def inspect_file(path: str | Path, catalogue: Catalogue | None = None) -> Inspec
         guess = ColumnGuess(name, samples=shown)
         n = _norm(name)
         last = n.split(" ")[-1]  # two-row headers: "Analyse Waarde" -> "waarde"
-        bare = _without_unit(n)  # a units row: "x m rd" -> "x"
+        bare = _without_unit(_BRACKETS.sub("", n).strip())  # "x m rd", "diepte (m-mv)" -> "x", "diepte"
         for role, pattern in ROLE_PATTERNS:
             if role not in taken and (pattern.search(n) or pattern.search(last) or pattern.search(bare)):
                 guess.role = role

@@ -331,3 +331,28 @@ def test_long_csv_with_the_unit_in_the_parameter_name(etl_db: StoreSettings, tmp
     ds = _ingest(etl_db, export, _draft(etl_db, export, "GM0344"))
     # Pb 45 and PCB7 < 5 µg/kg load; '<RG' (no limit given) and 'n.b.' are quarantined as non-numeric
     assert (ds["measurements"], ds["quarantined"]) == (2, {"non_numeric_value": 2})
+
+
+def test_xlsx_with_the_depth_interval_under_a_name_with_its_unit(
+    etl_db: StoreSettings, tmp_path: Path
+) -> None:
+    """'Diepte (m-mv)' holding '0,0 - 0,5', Excel dates, numbers as text with decimal commas."""
+    import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Locatiecode", "X-coördinaat", "Y-coördinaat", "Monster", "Diepte (m-mv)", "Datum",
+               "Lood (mg/kg ds)", "Koper (mg/kg ds)", "Lutum (%)"])  # fmt: skip
+    for i in range(4):
+        ws.append([f"HV{i:03d}", f"{136500 + i * 12},5", f"{455800 + i * 9}", f"M{i}", "0,0 - 0,5",
+                   datetime.datetime(2022, 3, 1 + i), f"{40 + i},5", "<10", "18"])  # fmt: skip
+    xlsx = tmp_path / "export.xlsx"
+    wb.save(xlsx)
+    report = _inspect(etl_db, xlsx)
+    cols = {c["name"]: c for c in report["columns"]}
+    assert cols["Diepte (m-mv)"]["role"] == "depth" and report["depth_unit"] == "m"
+    assert report["decimal"] == ","
+    ds = _ingest(etl_db, xlsx, _draft(etl_db, xlsx, "GM0344"))
+    assert (ds["locations"], ds["samples"], ds["measurements"], ds["quarantined"]) == (4, 4, 12, {})
