@@ -20,8 +20,8 @@ import shapely
 
 from etl.harmonise.coordinates import classify
 from etl.harmonise.parameters import Catalogue
-from etl.harmonise.values import parse_number
-from etl.mapping import DEFAULT_UNQUANTIFIED
+from etl.harmonise.values import BELOW_UNQUANTIFIED, ValueParser, parse_number
+from etl.readers.xlsx_reader import is_unit_text
 
 SAMPLE_ROWS = 500
 VECTOR_SUFFIXES = {".shp": "shapefile", ".gpkg": "geopackage", ".geojson": "geojson", ".json": "geojson"}
@@ -232,15 +232,14 @@ def _guess_unit(name: str) -> str | None:
     return None
 
 
-# a unit written after the name (a units row under the header joins as "Lood mg/kg ds", "X m RD")
-_UNIT_SUFFIX = re.compile(
-    r"\s+(mg/kg|µg/kg|ug/kg|mg/l|µg/l|%|ppm|m|cm|mm)?\s*(ds|d\.s\.)?\s*(-?\s*mv|rd|nap)?\s*$", re.IGNORECASE
-)
-
-
 def _without_unit(name: str) -> str:
-    stripped = _UNIT_SUFFIX.sub("", name).strip()
-    return stripped or name
+    """``name`` without a unit written after it (a units row under the header joins as "Lood mg/kg ds",
+    "X m RD"); the unit vocabulary is the XLSX reader's (units-row detection)."""
+    words = name.split()
+    for k in range(1, len(words)):
+        if is_unit_text(" ".join(words[k:])):
+            return " ".join(words[:k])
+    return name
 
 
 def _param_label(name: str) -> str:
@@ -340,15 +339,12 @@ def _guess_depth_unit(
     return "m", f"no unit in the names; depths up to {deepest:g}: metres?"
 
 
-_UNQUANTIFIED = re.compile(
-    r"^\s*<\s*(" + "|".join(re.escape(w) for w in DEFAULT_UNQUANTIFIED) + r")\s*$", re.IGNORECASE
-)
-
-
 def _unquantified(
     columns, rows, by_role, layout, catalogue: Catalogue, label_pattern: str | None = None
 ) -> dict[str, str]:
-    """Parameters whose values include '<RG'-like notations: below a limit the file does not state."""
+    """Parameters whose values include '<RG'-like notations: below a limit the file does not state
+    (read by the harmonisation's value parser with the mapping defaults)."""
+    values = ValueParser()
     found: dict[str, str] = {}
     if layout == "long":
         value, param = by_role["value"].name, by_role["parameter"].name
@@ -358,14 +354,14 @@ def _unquantified(
             label = str(r.get(param) or "").strip()
             m = split.match(label) if split else None
             p = catalogue.lookup(m.group("parameter").strip() if m else label)
-            if isinstance(raw, str) and p is not None and _UNQUANTIFIED.match(raw):
+            if isinstance(raw, str) and p is not None and values.parse(raw)[0] == BELOW_UNQUANTIFIED:
                 found.setdefault(p.code, raw.strip())
         return found
     for c in columns:
         if c.parameter:
             for r in rows:
                 raw = r.get(c.name)
-                if isinstance(raw, str) and _UNQUANTIFIED.match(raw):
+                if isinstance(raw, str) and values.parse(raw)[0] == BELOW_UNQUANTIFIED:
                     found.setdefault(c.parameter, raw.strip())
                     break
     return found

@@ -76,13 +76,18 @@ _UNIT_CELL = re.compile(
 )
 
 
+def is_unit_text(text: str) -> bool:
+    """Whether ``text`` is a unit as exports write it under or after a column name."""
+    return bool(text.strip()) and _UNIT_CELL.match(text.strip()) is not None
+
+
 def _units_row(row: Sequence[Any]) -> bool:
     """A row of unit strings only (two or more), as lab exports put under their column names."""
     cells = [str(v).strip() for v in row if v is not None and str(v).strip() != ""]
     return (
         len(cells) >= 2
         and all(isinstance(v, str) or v is None for v in row)
-        and all(_UNIT_CELL.match(c) for c in cells)
+        and all(map(is_unit_text, cells))
     )
 
 
