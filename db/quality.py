@@ -1,7 +1,7 @@
 """Soil-quality assessment and data-quality metrics: refreshing and reading the materialized views.
 
-The views and functions are defined in ``db/sql/assessment.sql`` and ``db/sql/quality_metrics.sql``
-(migration ``0002_quality``). Reading a report only selects from the refreshed views; nothing is
+The views and functions are defined by the migrations (first ``0002_quality``, whose SQL is frozen
+in ``db/migrations/sql/0002_quality/``; later migrations carry their own changes). Reading a report only selects from the refreshed views; nothing is
 recomputed until :func:`refresh` runs.
 
 The classes are judged against the pre-Omgevingswet norms; whether the Omgevingsregeling (2024+)

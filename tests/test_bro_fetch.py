@@ -608,7 +608,9 @@ def test_retry_after_as_http_date_and_a_too_long_retry_after(tmp_path: Path) -> 
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90.0
     with FakeBro(all_samples()) as server:
-        when = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+        when = format_datetime(
+            datetime.now(UTC) + timedelta(seconds=3), usegmt=True
+        )  # >= 2 s after truncation and a slow start
         server.fail(lambda m, p: True, 429, {"Retry-After": when})
         server.fail(lambda m, p: True, 429, {"Retry-After": "3600"})
         settings = _settings(server, tmp_path, max_retry_after_seconds=60)

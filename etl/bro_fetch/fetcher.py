@@ -56,6 +56,7 @@ class BroFetcher:
         self.settings = settings
         self.state = state
         self.on_event = on_event or (lambda name, **fields: None)
+        self._owns_transport = transport is None
         self.transport = transport or BroTransport(settings, on_event=self.on_event)
         self.today = today
 
@@ -102,6 +103,8 @@ class BroFetcher:
             stats = self.transport.stats
             result.requests, result.retries, result.throttled = stats.requests, stats.retries, stats.throttled
             result.seconds = time.perf_counter() - started_clock
+            if self._owns_transport:
+                self.transport.close()
         self.on_event("bro_fetch_finished", **result.counts())
         return result
 

@@ -6,20 +6,16 @@ with ``Retry-After`` (seconds or an HTTP date) waits exactly that long; otherwis
 retry from ``backoff_seconds`` up to ``max_backoff_seconds`` (plus up to 10% jitter). Other answers
 (2xx, 4xx) go back to the caller, who knows what a 400 means for its request.
 
-Plain ``urllib``: no dependency beyond the standard library.
+HTTP by ``httpx`` (one connection pool per transport), the retry policy by ``tenacity``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import random
-import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,17 +23,13 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
 from etl.bro_fetch.settings import BroFetchSettings
 from etl.errors import GrondslagError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_NETWORK_ERRORS = (
-    urllib.error.URLError,
-    TimeoutError,
-    ConnectionError,
-    socket.timeout,
-    http.client.HTTPException,
-)
 _CHUNK = 1 << 16
 
 EventSink = Callable[..., None]
@@ -122,6 +114,19 @@ class TransportStats:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
+class _RetryableAnswer(Exception):
+    """An answer worth another attempt (429, 5xx); ``delay`` is the server's Retry-After, if any."""
+
+    def __init__(self, response: Response, delay: float | None) -> None:
+        super().__init__(f"HTTP {response.status}")
+        self.response = response
+        self.delay = delay
+
+
+class _IncompleteBody(httpx.TransportError):
+    """Fewer bytes arrived than the Content-Length announced."""
+
+
 class BroTransport:
     """Requests to BRO under the rate limit and retry policy of ``settings``."""
 
@@ -138,8 +143,12 @@ class BroTransport:
         self.bucket = TokenBucket(settings.requests_per_second, settings.burst, clock=clock, sleep=sleep)
         self.on_event = on_event or (lambda name, **fields: None)
         self.stats = TransportStats()
-        self.opener = urllib.request.build_opener()
-        self.headers = {"User-Agent": settings.user_agent}
+        self.client = httpx.Client(
+            headers={"User-Agent": settings.user_agent}, timeout=settings.timeout, follow_redirects=True
+        )
+
+    def close(self) -> None:
+        self.client.close()
 
     def post_json(self, url: str, payload: dict[str, Any]) -> Response:
         """POST ``payload`` as JSON, accepting XML; the final answer whatever its status."""
@@ -160,74 +169,89 @@ class BroTransport:
         headers: dict[str, str],
         dest: Path | None = None,
     ) -> Response:
-        attempt = 0
-        while True:
-            self.stats.waited_seconds += self.bucket.acquire()
-            self.stats.requests += 1
-            try:
-                response = self._once(method, url, body, {**self.headers, **headers}, dest)
-            except _NETWORK_ERRORS as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                delay = None
-                status = None
-            else:
-                status = response.status
-                self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-                if status not in RETRY_STATUSES:
-                    return response
-                if status == 429:
-                    self.stats.throttled += 1
-                    self.bucket.drain()
-                problem = f"HTTP {status}"
-                delay = parse_retry_after(response.headers.get("retry-after"))
-                if delay is not None and delay > self.settings.max_retry_after_seconds:
-                    raise FetchError(
-                        f"{method} {url}: {problem} with Retry-After {delay:.0f} s, longer than "
-                        f"GRONDSLAG_BRO_MAX_RETRY_AFTER_SECONDS={self.settings.max_retry_after_seconds:.0f}"
-                    )
-            if attempt >= self.settings.max_retries:
-                raise FetchError(f"{method} {url}: {problem} after {attempt + 1} attempt(s)")
-            if delay is None:
-                delay = min(self.settings.max_backoff_seconds, self.settings.backoff_seconds * 2**attempt)
-                delay += random.uniform(0, delay * 0.1)
-            attempt += 1
-            self.stats.retries += 1
-            self.on_event(
-                "bro_retry",
-                method=method,
-                url=url,
-                problem=problem,
-                wait_s=round(delay, 3),
-                attempt=attempt,
-                status=status,
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            retry=retry_if_exception_type((_RetryableAnswer, httpx.TransportError)),
+            wait=self._wait,
+            sleep=self.sleep,
+            before_sleep=lambda state: self._before_sleep(method, url, state),
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, method, url, body, headers, dest)
+        except _RetryableAnswer as exc:
+            problem = str(exc)
+        except httpx.TransportError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        attempts = retrying.statistics.get("attempt_number", 1)
+        raise FetchError(f"{method} {url}: {problem} after {attempts} attempt(s)")
+
+    def _attempt(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], dest: Path | None
+    ) -> Response:
+        """One request under the rate limit; a retryable answer is raised, any other returned."""
+        self.stats.waited_seconds += self.bucket.acquire()
+        self.stats.requests += 1
+        response = self._once(method, url, body, headers, dest)
+        status = response.status
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        if status not in RETRY_STATUSES:
+            return response
+        if status == 429:
+            self.stats.throttled += 1
+            self.bucket.drain()
+        delay = parse_retry_after(response.headers.get("retry-after"))
+        if delay is not None and delay > self.settings.max_retry_after_seconds:
+            raise FetchError(
+                f"{method} {url}: HTTP {status} with Retry-After {delay:.0f} s, longer than "
+                f"GRONDSLAG_BRO_MAX_RETRY_AFTER_SECONDS={self.settings.max_retry_after_seconds:.0f}"
             )
-            self.sleep(delay)
-            self.stats.waited_seconds += delay
+        raise _RetryableAnswer(response, delay)
+
+    def _wait(self, state: RetryCallState) -> float:
+        """The server's Retry-After, else a doubling back-off with up to 10% jitter."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableAnswer) and exc.delay is not None:
+            return exc.delay
+        retry = state.attempt_number - 1
+        delay = min(self.settings.max_backoff_seconds, self.settings.backoff_seconds * 2**retry)
+        return delay + random.uniform(0, delay * 0.1)
+
+    def _before_sleep(self, method: str, url: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self.stats.retries += 1
+        self.stats.waited_seconds += wait
+        status = exc.response.status if isinstance(exc, _RetryableAnswer) else None
+        problem = str(exc) if status else f"{type(exc).__name__}: {exc}"
+        self.on_event(
+            "bro_retry",
+            method=method,
+            url=url,
+            problem=problem,
+            wait_s=round(wait, 3),
+            attempt=state.attempt_number,
+            status=status,
+        )
 
     def _once(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str], dest: Path | None
     ) -> Response:
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
-        try:
-            handle = self.opener.open(request, timeout=self.settings.timeout)
-        except urllib.error.HTTPError as err:  # a non-2xx answer: still an answer
-            with err:
-                return Response(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
-        with handle:
-            status = handle.status
+        with self.client.stream(method, url, content=body, headers=headers) as handle:
             response_headers = {k.lower(): v for k, v in handle.headers.items()}
-            if dest is None or status != 200:
-                return Response(status, response_headers, handle.read())
+            if dest is None or handle.status_code != 200:
+                return Response(handle.status_code, response_headers, handle.read())
             digest = hashlib.sha256()
             size = 0
             with open(dest, "wb") as out:
-                while chunk := handle.read(_CHUNK):
+                for chunk in handle.iter_bytes(_CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            length = response_headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) != size:
-                raise http.client.IncompleteRead(b"", int(length) - size)
-            return Response(status, response_headers, b"", digest.hexdigest(), size)
+        length = response_headers.get("content-length")
+        encoded = "content-encoding" in response_headers  # the length then counts compressed bytes
+        if not encoded and length is not None and length.isdigit() and int(length) != size:
+            raise _IncompleteBody(f"{size} of {length} bytes")
+        return Response(200, response_headers, b"", digest.hexdigest(), size)

@@ -1,6 +1,7 @@
 """Quality: soil-quality assessment (toetsing) and data-quality metrics as materialized views.
 
-The SQL lives in ``db/sql/``: ``assessment.sql`` (klasse_rank, measurement/sample/location
+The SQL is a frozen copy in ``db/migrations/sql/0002_quality/`` (never edited: a later change to a
+view is a new migration carrying its own SQL): ``assessment.sql`` (klasse_rank, measurement/sample/location
 assessment), ``quality_metrics.sql`` (quality_location, quality_gemeente_parameter,
 quality_gemeente, quality_source, the roll-up functions per omgevingsdienst and province) and
 ``quality_downgrade.sql``. Refresh with ``db.quality.refresh`` / ``grondslag quality refresh``.
@@ -19,7 +20,7 @@ down_revision = "0001_foundation"
 branch_labels = None
 depends_on = None
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "0002_quality"
 
 
 def _run(name: str) -> None:
